@@ -1,0 +1,294 @@
+package probe
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/launchplane/runtime-identity/internal/identity"
+)
+
+// cacheBuster makes every request URL unique, across runs too, so no cache along the way can
+// answer for the tenant (some health endpoints even send Cache-Control: max-age).
+type cacheBuster struct {
+	nonce string
+	seq   atomic.Uint64
+}
+
+func newCacheBuster() *cacheBuster {
+	return &cacheBuster{nonce: strings.ToLower(rand.Text()[:10])}
+}
+
+func (c *cacheBuster) next() string {
+	return c.nonce + "-" + strconv.FormatUint(c.seq.Add(1), 10)
+}
+
+// requestURL adds the cache-busting parameter to target, keeping its query as it is.
+func (p *prober) requestURL(target *url.URL) string {
+	u := *target
+	param := QueryParam + "=" + p.buster.next()
+	if u.RawQuery == "" {
+		u.RawQuery = param
+	} else {
+		u.RawQuery += "&" + param
+	}
+	return u.String()
+}
+
+// round probes every configured surface once and decides the verdict.
+func (p *prober) round(ctx context.Context, n int, start, deadline time.Time) Round {
+	begin := p.now()
+	var health, wellKnown fetched
+	var wg sync.WaitGroup
+	if p.health != nil {
+		wg.Go(func() { health = p.fetch(ctx, identity.SurfaceHealth, p.health, deadline) })
+	}
+	if p.wellKnown != nil {
+		wg.Go(func() { wellKnown = p.fetch(ctx, identity.SurfaceWellKnown, p.wellKnown, deadline) })
+	}
+	wg.Wait()
+
+	var answers []Answer
+	fetches := make([]fetched, 0, 2)
+	if p.health != nil {
+		fetches = append(fetches, health)
+	}
+	if p.wellKnown != nil {
+		fetches = append(fetches, wellKnown)
+	}
+	for _, f := range fetches {
+		answers = append(answers, f.answer)
+	}
+	for _, f := range fetches {
+		if f.header == nil {
+			continue
+		}
+		h := f.answer
+		h.Surface = identity.SurfaceHeaders
+		h.Observation = identity.ExtractHeaders(f.header)
+		h.Error = ""
+		answers = append(answers, h)
+	}
+	r := Round{N: n, At: begin.Sub(start), Answers: answers}
+	p.decide(&r)
+	r.Duration = p.now().Sub(begin)
+	return r
+}
+
+// fetched is one response: its answer and, for a 2xx response, its headers.
+type fetched struct {
+	answer Answer
+	header http.Header
+}
+
+// fetch sends one GET and reads the surface's observation from the answer.
+func (p *prober) fetch(ctx context.Context, s identity.Surface, target *url.URL, deadline time.Time) fetched {
+	begin := p.now()
+	a := Answer{Surface: s, URL: redactURL(target)}
+	fail := func(msg string) fetched {
+		a.Error = msg
+		a.Observation = identity.Observation{Surface: s, Status: identity.StatusUnverifiable, Detail: msg}
+		a.Duration = p.now().Sub(begin)
+		return fetched{answer: a}
+	}
+	timeout := min(p.reqTimeout, deadline.Sub(begin))
+	if timeout <= 0 {
+		return fail("the deadline passed before the request")
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodGet, p.requestURL(target), nil)
+	if err != nil {
+		return fail("the request could not be built")
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Cache-Control", "no-cache")
+	req.Header.Set("Pragma", "no-cache")
+	req.Header.Set("User-Agent", p.userAgent)
+	// A fresh connection per request: behind a connection-level load balancer a kept-alive
+	// connection would reach the same replica every round and hide a mixed rollout.
+	req.Close = true
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return fail(describe(ctx, err, timeout))
+	}
+	defer resp.Body.Close()
+	a.StatusCode = resp.StatusCode
+	if resp.Request != nil && resp.Request.URL != nil {
+		if final := redactURL(resp.Request.URL); final != a.URL {
+			a.FinalURL = final
+		}
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		// Never classified, even when the body carries an identity (contract section 5). Drain
+		// a little so the connection can be reused.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return fail("HTTP " + strconv.Itoa(resp.StatusCode))
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodyBytes+1))
+	if err != nil {
+		f := fail(describe(ctx, err, timeout))
+		f.header = resp.Header
+		return f
+	}
+	if len(body) > MaxBodyBytes {
+		f := fail("body over 1 MiB")
+		f.header = resp.Header
+		return f
+	}
+	if s == identity.SurfaceHealth {
+		a.Observation = identity.ExtractHealth(body)
+	} else {
+		a.Observation = identity.ExtractWellKnown(body)
+	}
+	a.Duration = p.now().Sub(begin)
+	return fetched{answer: a, header: resp.Header}
+}
+
+// carries reports whether an observation holds an identity, readable or not.
+func carries(o identity.Observation) bool {
+	return o.Found || o.Status == identity.StatusMalformed
+}
+
+func answered(a Answer) bool { return a.StatusCode >= 200 && a.StatusCode <= 299 }
+
+// decide picks the deciding answer, flags disagreements and sets the verdict.
+//
+// The first answer (health when configured, else well-known) decides. When it answered 2xx but
+// carries no identity, the first later answer that carries one decides instead, in the order
+// health, well-known, headers. When it gave no 2xx answer at all (refused, timed out, 503), it
+// still decides: an unreachable or failing tenant is unverifiable whatever other routes say.
+func (p *prober) decide(r *Round) {
+	idx := 0
+	first := r.Answers[0]
+	if answered(first) && !carries(first.Observation) {
+		for i := 1; i < len(r.Answers); i++ {
+			if carries(r.Answers[i].Observation) {
+				idx = i
+				break
+			}
+		}
+	}
+	d := r.Answers[idx]
+	r.Deciding, r.DecidingURL = d.Surface, d.URL
+	r.Verdict = identity.Compare(p.expected, d.Observation)
+
+	var notes []string
+	switch {
+	case idx != 0:
+		notes = append(notes, fmt.Sprintf("%s carries no identity (%s), so %s decided", label(first), first.Observation.Status, label(d)))
+	case !carries(first.Observation):
+		for _, a := range r.Answers[1:] {
+			if a.Observation.Found {
+				notes = append(notes, fmt.Sprintf("%s reports an identity, but %s gave no usable answer (%s), and that decides", label(a), label(first), first.Observation.Detail))
+				break
+			}
+		}
+	}
+	r.Disagreements = disagreements(r.Answers, idx)
+	notes = append(notes, r.Disagreements...)
+	if len(notes) > 0 {
+		r.Verdict.Notes = append(r.Verdict.Notes, notes...)
+	}
+}
+
+func label(a Answer) string {
+	switch a.Surface {
+	case identity.SurfaceHealth:
+		return "the health JSON"
+	case identity.SurfaceWellKnown:
+		return "the well-known document"
+	default:
+		return "the headers of " + a.URL
+	}
+}
+
+// disagreements compares every answer that carries a readable identity with the reference: the
+// deciding answer, or the first readable one when the deciding answer has none.
+func disagreements(answers []Answer, idx int) []string {
+	ref := -1
+	if answers[idx].Observation.Found {
+		ref = idx
+	} else {
+		for i, a := range answers {
+			if a.Observation.Found {
+				ref = i
+				break
+			}
+		}
+	}
+	if ref < 0 {
+		return nil
+	}
+	var out []string
+	for i, a := range answers {
+		if i == ref || !a.Observation.Found {
+			continue
+		}
+		if diff := differ(answers[ref].Observation, a.Observation); len(diff) > 0 {
+			out = append(out, fmt.Sprintf("%s and %s disagree on %s: a cache, CDN or stale route may be serving one of them", label(answers[ref]), label(a), strings.Join(diff, ", ")))
+		}
+	}
+	return out
+}
+
+// differ names what two readable observations disagree on. Only what both carry is compared:
+// headers carry deployment_record_id and the digest. deployed_at is left out, since it is not
+// part of the injected identity.
+func differ(a, b identity.Observation) []string {
+	if a.Surface == identity.SurfaceHeaders && b.Surface != identity.SurfaceHeaders {
+		a, b = b, a
+	}
+	if a.Surface != identity.SurfaceHeaders && b.Surface != identity.SurfaceHeaders {
+		var diff []string
+		if a.Identity.SchemaVersion != b.Identity.SchemaVersion {
+			diff = append(diff, "schema_version")
+		}
+		fa, fb := fields(a.Identity), fields(b.Identity)
+		for i := range fa {
+			if fa[i][1] != fb[i][1] {
+				diff = append(diff, fa[i][0])
+			}
+		}
+		return diff
+	}
+	var diff []string
+	if da, db := a.Identity.DeploymentRecordID, b.Identity.DeploymentRecordID; da != "" && db != "" && da != db {
+		diff = append(diff, "deployment_record_id")
+	}
+	switch {
+	case b.Digest == "":
+	case a.Surface == identity.SurfaceHeaders:
+		if a.Digest != "" && a.Digest != b.Digest {
+			diff = append(diff, "identity_digest")
+		}
+	case b.Digest != a.Identity.Injected().Digest() && b.Digest != a.Identity.Digest():
+		diff = append(diff, "identity_digest")
+	}
+	return diff
+}
+
+// fields lists the identity's string fields but deployed_at, in canonical order.
+func fields(id identity.Identity) [][2]string {
+	return [][2]string{
+		{"artifact_id", id.ArtifactID},
+		{"context", id.Context},
+		{"deployment_record_id", id.DeploymentRecordID},
+		{"environment_kind", id.EnvironmentKind},
+		{"image_reference", id.ImageReference},
+		{"instance", id.Instance},
+		{"preview_generation_id", id.PreviewGenerationID},
+		{"preview_id", id.PreviewID},
+		{"product", id.Product},
+		{"release_tuple_id", id.ReleaseTupleID},
+		{"source_git_ref", id.SourceGitRef},
+	}
+}
