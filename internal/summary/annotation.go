@@ -1,0 +1,116 @@
+package summary
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/launchplane/runtime-identity/internal/identity"
+)
+
+// Annotation levels.
+const (
+	LevelError   = "error"
+	LevelWarning = "warning"
+)
+
+// Annotation limits, in runes.
+const (
+	annotationValueRunes = 120
+	maxAnnotationRunes   = 1000
+)
+
+// Annotation returns the one annotation a run emits and what it says to do next. The level is
+// LevelError when the step fails (exit 1 or 3, outcome failed or error) or the identity is
+// required and not matched, LevelWarning for a soft non-match, and "" (with no message) for a
+// match or when nothing was verified. The message is a single line.
+func Annotation(r Report) (level, message string) {
+	st := r.status()
+	nonMatch := st != identity.StatusMatch && st != identity.StatusUnchecked
+	switch {
+	case r.ExitCode == 1 || r.ExitCode == 3 || r.Outcome == OutcomeFailed || r.Outcome == OutcomeError || r.rolloutFailed():
+		level = LevelError
+	case nonMatch && r.RequireIdentity:
+		level = LevelError
+	case nonMatch:
+		level = LevelWarning
+	default:
+		return "", ""
+	}
+	msg := r.nextStep()
+	if level == LevelWarning {
+		msg += " (require-identity is false, so this is a warning)"
+	}
+	return level, ellipsize(oneLine(msg), maxAnnotationRunes)
+}
+
+// val makes one value safe and short for an annotation.
+func (r *Report) val(s string) string {
+	return ellipsize(oneLine(r.redact(s)), annotationValueRunes)
+}
+
+// nextStep says what happened and what to check.
+func (r *Report) nextStep() string {
+	dokployRef := "the deployment"
+	if ro := r.Rollout; ro != nil && ro.DeploymentID != "" {
+		dokployRef = "the Dokploy deployment " + r.val(ro.DeploymentID)
+	}
+	if r.rolloutFailed() {
+		ro := r.Rollout
+		id := r.val(orUnknown(ro.DeploymentID))
+		if ro.Status == "error" || ro.Status == "cancelled" {
+			s := fmt.Sprintf("Dokploy deployment %s ended in %s: see the log tail above", id, r.val(ro.Status))
+			if ro.Error != "" {
+				s += " (" + r.val(ro.Error) + ")"
+			}
+			return s
+		}
+		return fmt.Sprintf("Dokploy deployment %s did not finish: %s", id, r.val(orUnknown(ro.Error)))
+	}
+	where := ""
+	if p := r.Probe; p != nil && p.URL != "" {
+		where = " at " + r.val(p.URL)
+	}
+	switch r.status() {
+	case identity.StatusMismatch:
+		exp := r.val(r.expectedRecordID())
+		if obs := r.observedRecordID(); obs != "" && slices.Contains(r.Verdict.Mismatched, "deployment_record_id") {
+			return fmt.Sprintf("the tenant still serves deployment %s, expected %s: the old replica is still routed or the rollout did not replace it; check %s and the load balancer", r.val(obs), exp, dokployRef)
+		}
+		var diffs []string
+		for _, f := range r.Verdict.Fields {
+			if f.Result == identity.ResultMismatch {
+				diffs = append(diffs, fmt.Sprintf("%s expected %s, observed %s", r.val(f.Field), r.val(f.Expected), r.val(f.Observed)))
+			}
+		}
+		return fmt.Sprintf("the tenant serves deployment %s but reports a different %s (%s): the running image or env is not the recorded one; check the build and the injected LAUNCHPLANE_* env of %s",
+			exp, r.val(strings.Join(r.Verdict.Mismatched, ", ")), strings.Join(diffs, "; "), dokployRef)
+	case identity.StatusMissing:
+		return "the tenant exposes no identity" + where + ": see docs/drivers/generic-web.md"
+	case identity.StatusMalformed:
+		s := "the tenant's identity could not be read"
+		if a := r.answerFor(); a != nil {
+			s += " on the " + r.val(string(a.Surface)) + " surface"
+			if a.Key != "" {
+				s += " (key " + r.val(a.Key) + ")"
+			}
+			s += where
+			if a.Detail != "" {
+				return s + ": " + r.val(a.Detail) + "; fix what the tenant serves, see docs/contract.md"
+			}
+		}
+		return s + ": " + r.val(orUnknown(r.Verdict.Detail)) + "; fix what the tenant serves, see docs/contract.md"
+	case identity.StatusUnverifiable:
+		if a := r.answerFor(); a != nil && a.StatusCode > 0 {
+			return fmt.Sprintf("the tenant gave no usable answer (HTTP %d from %s): check that it is up and routed", a.StatusCode, r.val(orUnknown(a.URL)))
+		}
+		return fmt.Sprintf("the tenant gave no usable answer%s (%s): check that it is up and routed", where, r.val(r.problem()))
+	}
+	if len(r.Warnings) > 0 {
+		return "the outcome could not be found out: " + r.val(r.Warnings[0])
+	}
+	if r.Verdict.Detail != "" && r.status() != identity.StatusUnchecked {
+		return r.val(r.Verdict.Detail)
+	}
+	return "the outcome could not be found out: see the job summary"
+}
