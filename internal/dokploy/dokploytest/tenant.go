@@ -1,0 +1,155 @@
+package dokploytest
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// tenant is a service's stable URL: a reverse proxy choosing among the service's backends as a
+// rollout progresses.
+type tenant struct {
+	s   *Server
+	srv *httptest.Server
+
+	mu      sync.Mutex
+	current Backend // serving
+	pending Backend // rolled out, not yet (fully) serving
+	mixedAt time.Time
+	newAt   time.Time
+	gen     int
+	n       uint64
+	timer   *time.Timer
+	proxies map[Backend]*httputil.ReverseProxy
+	closed  bool
+}
+
+func newTenant(s *Server) *tenant {
+	t := &tenant{s: s, proxies: map[Backend]*httputil.ReverseProxy{}}
+	t.srv = httptest.NewServer(http.HandlerFunc(t.serve))
+	return t
+}
+
+// rollout makes b the service's new backend: the old one alone serves for stale, then both
+// alternate for mixed (replicas > 1 only), then b alone serves and the old one stops.
+func (t *tenant) rollout(b Backend, stale, mixed time.Duration, replicas int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		go t.s.stopBackend(b)
+		return
+	}
+	if t.pending != nil {
+		t.promoteLocked()
+	}
+	if t.current == nil {
+		t.current = b
+		return
+	}
+	if replicas <= 1 {
+		mixed = 0
+	}
+	now := time.Now()
+	t.pending = b
+	t.mixedAt = now.Add(stale)
+	t.newAt = t.mixedAt.Add(mixed)
+	t.gen++
+	gen := t.gen
+	if t.timer != nil {
+		t.timer.Stop()
+	}
+	t.timer = time.AfterFunc(t.newAt.Sub(now), func() {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if t.gen == gen && t.pending != nil && !t.closed {
+			t.promoteLocked()
+		}
+	})
+}
+
+// promoteLocked serves pending alone and stops the old backend; t.mu must be held.
+func (t *tenant) promoteLocked() {
+	old := t.current
+	t.current, t.pending = t.pending, nil
+	t.gen++
+	if old != nil {
+		delete(t.proxies, old)
+		if !t.s.goAsync(func() { t.s.stopBackend(old) }) {
+			go t.s.stopBackend(old)
+		}
+	}
+}
+
+func (t *tenant) pick() Backend {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.pending == nil {
+		return t.current
+	}
+	now := time.Now()
+	switch {
+	case !now.Before(t.newAt):
+		t.promoteLocked()
+		return t.current
+	case !now.Before(t.mixedAt):
+		t.n++
+		if t.n%2 == 1 {
+			return t.pending
+		}
+		return t.current
+	}
+	return t.current
+}
+
+func (t *tenant) proxy(b Backend) *httputil.ReverseProxy {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p := t.proxies[b]; p != nil {
+		return p
+	}
+	u, err := url.Parse(b.URL())
+	if err != nil {
+		return nil
+	}
+	p := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(u)
+			pr.Out.Host = pr.In.Host
+		},
+		Transport: t.s.transport,
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) {
+			http.Error(w, "dokploytest: backend unavailable", http.StatusBadGateway)
+		},
+	}
+	t.proxies[b] = p
+	return p
+}
+
+func (t *tenant) serve(w http.ResponseWriter, r *http.Request) {
+	b := t.pick()
+	if b == nil {
+		http.Error(w, "dokploytest: no backend is serving this service", http.StatusServiceUnavailable)
+		return
+	}
+	p := t.proxy(b)
+	if p == nil {
+		http.Error(w, "dokploytest: bad backend URL", http.StatusBadGateway)
+		return
+	}
+	p.ServeHTTP(w, r)
+}
+
+// close stops the proxy; backends are stopped by the server.
+func (t *tenant) close() {
+	t.mu.Lock()
+	t.closed = true
+	if t.timer != nil {
+		t.timer.Stop()
+	}
+	t.mu.Unlock()
+	t.srv.CloseClientConnections()
+	t.srv.Close()
+}

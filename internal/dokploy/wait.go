@@ -1,0 +1,445 @@
+package dokploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+)
+
+// Errors of WaitRollout, matched with errors.Is. Each comes wrapped in a
+// *WaitError.
+var (
+	// ErrLostJob: no new deployment row appeared and the queue stopped
+	// listing a job for the target (Dokploy restarted and lost its in-memory
+	// queue, or the job crashed before creating its row).
+	ErrLostJob = errors.New("deployment job lost")
+	// ErrStuckRunning: the new row stays "running" while the queue shows no
+	// active job for the target.
+	ErrStuckRunning = errors.New("deployment stuck in running")
+	// ErrRolloutTimeout: the rollout deadline passed first.
+	ErrRolloutTimeout = errors.New("rollout deadline passed")
+	// ErrRolloutFailed matches a *RolloutFailedError.
+	ErrRolloutFailed = errors.New("deployment failed")
+)
+
+// WaitError reports a rollout that could not be followed to its end: its Err
+// is ErrLostJob, ErrStuckRunning or ErrRolloutTimeout.
+type WaitError struct {
+	Err    error
+	Target Target
+	// Deployment is the new row, nil when none appeared.
+	Deployment *Deployment
+	// Status is the last status seen: the row's, or the queue state.
+	Status  string
+	Elapsed time.Duration
+}
+
+// Error implements error.
+func (e *WaitError) Error() string {
+	s := fmt.Sprintf("dokploy: %s: %v after %s", e.Target, e.Err, e.Elapsed.Round(time.Second))
+	switch {
+	case e.Deployment != nil:
+		s += fmt.Sprintf(" (deployment %s, status %q)", e.Deployment.DeploymentID, e.Status)
+	case e.Status != "":
+		s += fmt.Sprintf(" (no deployment row yet, %s)", e.Status)
+	default:
+		s += " (no deployment row yet)"
+	}
+	return s
+}
+
+// Unwrap returns the sentinel.
+func (e *WaitError) Unwrap() error { return e.Err }
+
+// RolloutFailedError reports a deployment that ended in "error" or
+// "cancelled". It matches ErrRolloutFailed.
+type RolloutFailedError struct {
+	Target     Target
+	Deployment *Deployment
+	Status     string
+	// LogTail is the redacted end of the deployment log, "" when there is
+	// none, when it could not be read (LogErr) or when no Redact was given.
+	LogTail string
+	LogErr  error
+}
+
+// Error implements error. It never includes the log tail.
+func (e *RolloutFailedError) Error() string {
+	return fmt.Sprintf("dokploy: %s: deployment %s ended with status %q", e.Target, e.Deployment.DeploymentID, e.Status)
+}
+
+// Is reports whether target is ErrRolloutFailed.
+func (e *RolloutFailedError) Is(target error) bool { return target == ErrRolloutFailed }
+
+// Phase is where a rollout stands.
+type Phase string
+
+// Rollout phases reported through WaitOptions.OnProgress.
+const (
+	// PhasePending: no new row, and the queue lists no job for the target.
+	PhasePending Phase = "pending"
+	// PhaseQueued: no new row, the job waits in the queue.
+	PhaseQueued Phase = "queued"
+	// PhaseActive: no new row yet, the worker has picked the job up.
+	PhaseActive Phase = "active"
+	// PhaseRunning: the new row is running.
+	PhaseRunning Phase = "running"
+	// PhaseUnknown: the new row has a status this client does not know
+	// (Status holds it); the wait goes on.
+	PhaseUnknown Phase = "unknown"
+	// PhaseDone: the new row is done.
+	PhaseDone Phase = "done"
+	// PhaseFailed: the new row ended in error or cancelled.
+	PhaseFailed Phase = "failed"
+)
+
+// Progress is one change in a rollout's state.
+type Progress struct {
+	Phase Phase
+	// Status is the row status or queue state as Dokploy reported it.
+	Status       string
+	DeploymentID string
+	Elapsed      time.Duration
+	// Poll counts deployment list polls so far.
+	Poll int
+}
+
+// WaitOptions tune WaitRollout. Zero values take the defaults.
+type WaitOptions struct {
+	// Timeout bounds the whole wait (default 10m).
+	Timeout time.Duration
+	// Interval is the first poll delay (default 1s); it doubles up to
+	// MaxInterval (default 10s).
+	Interval, MaxInterval time.Duration
+	// LostPolls and GraceLost: the job counts as lost when no new row exists,
+	// the queue has listed no job for the target on LostPolls consecutive
+	// polls (default 3), and GraceLost (default 60s) has passed since the
+	// wait began.
+	LostPolls int
+	GraceLost time.Duration
+	// StuckPolls and StuckAfter: the new row counts as stuck when it is
+	// running while the queue shows no active job for the target on
+	// StuckPolls consecutive polls (default 3) spanning at least StuckAfter
+	// (default 60s).
+	StuckPolls int
+	StuckAfter time.Duration
+	// LogTail is how many log lines a failed deployment reports (default 40).
+	LogTail int
+	// Redact masks secrets in the log tail. Without it the log tail is not
+	// read at all: it may echo env values.
+	Redact func(string) string
+	// OnProgress, when set, is called each time the phase, status or row
+	// changes.
+	OnProgress func(Progress)
+}
+
+func (o WaitOptions) withDefaults() WaitOptions {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.Timeout, 10*time.Minute)
+	def(&o.Interval, time.Second)
+	def(&o.MaxInterval, 10*time.Second)
+	def(&o.GraceLost, 60*time.Second)
+	def(&o.StuckAfter, 60*time.Second)
+	if o.MaxInterval < o.Interval {
+		o.MaxInterval = o.Interval
+	}
+	if o.LostPolls <= 0 {
+		o.LostPolls = 3
+	}
+	if o.StuckPolls <= 0 {
+		o.StuckPolls = 3
+	}
+	if o.LogTail <= 0 {
+		o.LogTail = 40
+	}
+	return o
+}
+
+// Rollout is a deployment followed to "done". Done means Dokploy handed the
+// new version over (docker service update accepted, compose up returned), not
+// that it serves: verify over HTTP next.
+type Rollout struct {
+	Deployment *Deployment
+	Elapsed    time.Duration
+	// Polls counts deployment list polls.
+	Polls int
+	// SawRunning is false when the row was already done at its first sight.
+	SawRunning bool
+	// Others lists further new rows seen for the target: deployments
+	// triggered by someone else meanwhile.
+	Others []string
+}
+
+// WaitRollout follows the deployment triggered right after the snapshot
+// before (ids of the target's rows taken just before the trigger) until it
+// ends. It polls the target's deployment list for a row whose id is not in
+// before, waiting opts.Interval (1s) after the first poll and doubling up to
+// opts.MaxInterval (10s): 1s, 2s, 4s, 8s, 10s, 10s, ... While no new row
+// exists it asks deployment.queueList whether the job is queued or active.
+// When several new rows appear it follows the oldest.
+//
+// It returns the row once it is "done". "error" and "cancelled" give a
+// *RolloutFailedError carrying the redacted log tail. A vanished job, a row
+// stuck in "running" and the deadline give a *WaitError wrapping ErrLostJob,
+// ErrStuckRunning or ErrRolloutTimeout. Statuses it does not know keep it
+// waiting. API errors end the wait at once (a 401 matches ErrUnauthorized),
+// and so does ctx.
+func (c *Client) WaitRollout(ctx context.Context, t Target, before map[string]bool, opts WaitOptions) (*Rollout, error) {
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	o := opts.withDefaults()
+	w := &waiter{c: c, t: t, before: before, o: o, start: c.now()}
+	deadline := w.start.Add(o.Timeout)
+	b := backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(o.Interval),
+		backoff.WithMaxInterval(o.MaxInterval),
+		backoff.WithMultiplier(2),
+		backoff.WithRandomizationFactor(0),
+		backoff.WithMaxElapsedTime(0),
+	)
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("dokploy: wait for %s rollout: %w", t, err)
+		}
+		r, err := w.poll(ctx)
+		if r != nil || err != nil {
+			return r, err
+		}
+		now := c.now()
+		if !now.Before(deadline) {
+			return nil, w.fail(ErrRolloutTimeout, now)
+		}
+		d := min(b.NextBackOff(), deadline.Sub(now))
+		if err := c.sleep(ctx, d); err != nil {
+			return nil, fmt.Errorf("dokploy: wait for %s rollout: %w", t, err)
+		}
+	}
+}
+
+// waiter holds one WaitRollout's state between polls.
+type waiter struct {
+	c      *Client
+	t      Target
+	before map[string]bool
+	o      WaitOptions
+	start  time.Time
+
+	polls      int
+	row        *Deployment
+	status     string
+	sawRunning bool
+	others     []string
+	lostPolls  int
+	stuckPolls int
+	stuckSince time.Time
+	last       Progress
+}
+
+// poll looks once. It returns a result or an error when the wait is over,
+// nil and nil to go on.
+func (w *waiter) poll(ctx context.Context) (*Rollout, error) {
+	rows, err := w.c.Deployments(ctx, w.t)
+	if err != nil {
+		return nil, err
+	}
+	w.polls++
+	if row, others := newestRows(rows, w.before); row != nil {
+		w.row, w.others = row, others
+	}
+	if w.row == nil {
+		return nil, w.pollQueue(ctx)
+	}
+	w.lostPolls = 0
+	w.status = w.row.Status
+	switch w.row.Status {
+	case StatusDone:
+		w.report(PhaseDone, StatusDone)
+		return &Rollout{Deployment: w.row, Elapsed: w.elapsed(), Polls: w.polls, SawRunning: w.sawRunning, Others: w.others}, nil
+	case StatusError, StatusCancelled:
+		w.report(PhaseFailed, w.row.Status)
+		return nil, w.failed(ctx)
+	case StatusRunning:
+		w.sawRunning = true
+		w.report(PhaseRunning, StatusRunning)
+		return nil, w.checkStuck(ctx)
+	default:
+		w.stuckPolls = 0
+		w.report(PhaseUnknown, w.row.Status)
+		return nil, nil
+	}
+}
+
+// pollQueue runs while no new row exists: it reports the job's queue state
+// and decides whether the job is lost.
+func (w *waiter) pollQueue(ctx context.Context) error {
+	jobs, err := w.c.Deployment.QueueList(ctx)
+	if err != nil {
+		return err
+	}
+	job := findJob(jobs, w.t, false)
+	if job == nil {
+		w.lostPolls++
+		w.status = ""
+		w.report(PhasePending, "")
+		if now := w.c.now(); w.lostPolls >= w.o.LostPolls && now.Sub(w.start) >= w.o.GraceLost {
+			return w.fail(ErrLostJob, now)
+		}
+		return nil
+	}
+	w.lostPolls = 0
+	w.status = "job " + job.State
+	switch job.State {
+	case "active":
+		w.report(PhaseActive, job.State)
+	default:
+		w.report(PhaseQueued, job.State)
+	}
+	return nil
+}
+
+// checkStuck runs while the new row is running: a running row needs an
+// active job behind it.
+func (w *waiter) checkStuck(ctx context.Context) error {
+	jobs, err := w.c.Deployment.QueueList(ctx)
+	if err != nil {
+		return err
+	}
+	if findJob(jobs, w.t, true) != nil {
+		w.stuckPolls = 0
+		return nil
+	}
+	now := w.c.now()
+	if w.stuckPolls == 0 {
+		w.stuckSince = now
+	}
+	w.stuckPolls++
+	if w.stuckPolls >= w.o.StuckPolls && now.Sub(w.stuckSince) >= w.o.StuckAfter {
+		return w.fail(ErrStuckRunning, now)
+	}
+	return nil
+}
+
+// failed builds the *RolloutFailedError of a row in error or cancelled.
+func (w *waiter) failed(ctx context.Context) error {
+	row := *w.row
+	e := &RolloutFailedError{Target: w.t, Deployment: &row, Status: row.Status}
+	redact := w.o.Redact
+	if redact == nil {
+		e.LogErr = errors.New("log tail not read: no redaction given")
+		row.ErrorMessage = nil
+		return e
+	}
+	unkey := func(s string) string {
+		if w.c.apiKey == "" {
+			return s
+		}
+		return strings.ReplaceAll(s, w.c.apiKey, "***")
+	}
+	if row.ErrorMessage != nil {
+		m := newScrubber(nil)(redact(unkey(*row.ErrorMessage)))
+		row.ErrorMessage = &m
+	}
+	tail, err := w.c.Deployment.ReadLogs(ctx, row.DeploymentID, w.o.LogTail)
+	if err != nil {
+		e.LogErr = err
+		return e
+	}
+	e.LogTail = redact(unkey(tail))
+	return e
+}
+
+// fail builds a *WaitError.
+func (w *waiter) fail(sentinel error, now time.Time) error {
+	e := &WaitError{Err: sentinel, Target: w.t, Status: w.status, Elapsed: now.Sub(w.start)}
+	if w.row != nil {
+		row := *w.row
+		e.Deployment = &row
+	}
+	return e
+}
+
+func (w *waiter) elapsed() time.Duration { return w.c.now().Sub(w.start) }
+
+// report calls OnProgress when something changed.
+func (w *waiter) report(phase Phase, status string) {
+	p := Progress{Phase: phase, Status: status, Elapsed: w.elapsed(), Poll: w.polls}
+	if w.row != nil {
+		p.DeploymentID = w.row.DeploymentID
+	}
+	if w.o.OnProgress == nil || (p.Phase == w.last.Phase && p.Status == w.last.Status && p.DeploymentID == w.last.DeploymentID) {
+		return
+	}
+	w.last = p
+	w.o.OnProgress(p)
+}
+
+// newestRows returns the oldest row not in before (ours: it was queued right
+// after the snapshot) and the ids of the other new rows.
+func newestRows(rows []Deployment, before map[string]bool) (*Deployment, []string) {
+	var fresh []Deployment
+	for i, r := range rows {
+		if r.DeploymentID != "" && !before[r.DeploymentID] && !r.IsPreviewDeployment {
+			fresh = append(fresh, rows[i])
+		}
+	}
+	if len(fresh) == 0 {
+		return nil, nil
+	}
+	// Rows come newest first; re-sort by createdAt only when every one
+	// parses, then take the last.
+	times := make([]time.Time, len(fresh))
+	sortable := true
+	for i, r := range fresh {
+		t, err := time.Parse(time.RFC3339Nano, r.CreatedAt)
+		times[i], sortable = t, sortable && err == nil
+	}
+	if sortable {
+		idx := make([]int, len(fresh))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return times[idx[a]].After(times[idx[b]]) })
+		sorted := make([]Deployment, len(fresh))
+		for i, k := range idx {
+			sorted[i] = fresh[k]
+		}
+		fresh = sorted
+	}
+	ours := fresh[len(fresh)-1]
+	var others []string
+	for _, r := range fresh[:len(fresh)-1] {
+		others = append(others, r.DeploymentID)
+	}
+	return &ours, others
+}
+
+// findJob returns a queued job of the target (only an active one when
+// activeOnly). Preview jobs of an application are not its own.
+func findJob(jobs []QueueJob, t Target, activeOnly bool) *QueueJob {
+	for i, j := range jobs {
+		if activeOnly && j.State != "active" {
+			continue
+		}
+		switch t.Kind {
+		case KindApplication:
+			if j.Data.ApplicationID == t.ID && j.Data.ApplicationType != "application-preview" {
+				return &jobs[i]
+			}
+		case KindCompose:
+			if j.Data.ComposeID == t.ID {
+				return &jobs[i]
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,512 @@
+package dokploy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func depRow(id, status, created string) Deployment {
+	return Deployment{DeploymentID: id, Title: "Manual deployment", Status: status, CreatedAt: created, LogPath: "/logs/" + id}
+}
+
+var (
+	oldRow     = depRow("old-1", StatusDone, "2026-08-21T09:00:00.000Z")
+	newRunning = depRow("new-1", StatusRunning, "2026-08-21T12:00:05.000Z")
+	newDone    = depRow("new-1", StatusDone, "2026-08-21T12:00:05.000Z")
+	newError   = func() Deployment {
+		d := depRow("new-1", StatusError, "2026-08-21T12:00:05.000Z")
+		d.ErrorMessage = ptr("env " + redactedSecret + " rejected\nsecond line")
+		return d
+	}()
+	newCancelled = depRow("new-1", StatusCancelled, "2026-08-21T12:00:05.000Z")
+	newQueued    = depRow("new-1", "queued", "2026-08-21T12:00:05.000Z")
+	newer2       = depRow("new-2", StatusRunning, "2026-08-21T12:00:09.000Z")
+)
+
+func appJob(state string) QueueJob {
+	return QueueJob{ID: "job-1", Name: "deployments", State: state,
+		Data: QueueJobData{ApplicationID: "app-1", Type: "deploy", ApplicationType: "application"}}
+}
+
+func composeJob(state string) QueueJob {
+	return QueueJob{ID: "job-2", Name: "deployments", State: state,
+		Data: QueueJobData{ComposeID: "cmp-1", Type: "deploy", ApplicationType: "compose"}}
+}
+
+// rolloutServer answers the deployment routes from scripts: the n-th list
+// call gets rows[n] (the last entry repeats), the n-th queueList call
+// queue[n], and listStatus[n] (1-based) replaces a list answer with an error.
+type rolloutServer struct {
+	mu         sync.Mutex
+	rows       [][]Deployment
+	queue      [][]QueueJob
+	listStatus map[int]int
+	logs       string
+	listCalls  int
+	queueCalls int
+	logTails   []string
+}
+
+func (s *rolloutServer) mount(t *testing.T, mux *http.ServeMux) {
+	list := func(w http.ResponseWriter, r *http.Request) {
+		testRequest(t, r, http.MethodGet)
+		s.mu.Lock()
+		s.listCalls++
+		n := s.listCalls
+		rows := s.rows[min(n-1, len(s.rows)-1)]
+		status := s.listStatus[n]
+		s.mu.Unlock()
+		switch status {
+		case 0:
+		case http.StatusUnauthorized:
+			writeJSON(w, status, `{"message":"Unauthorized"}`)
+			return
+		default:
+			writeJSON(w, status, `{"message":"Internal server error","code":"INTERNAL_SERVER_ERROR"}`)
+			return
+		}
+		data, _ := json.Marshal(rows)
+		writeJSON(w, 200, string(data))
+	}
+	mux.HandleFunc("/api/deployment.all", list)
+	mux.HandleFunc("/api/deployment.allByCompose", list)
+	mux.HandleFunc("/api/deployment.queueList", func(w http.ResponseWriter, r *http.Request) {
+		testRequest(t, r, http.MethodGet)
+		s.mu.Lock()
+		s.queueCalls++
+		var jobs []QueueJob
+		if len(s.queue) > 0 {
+			jobs = s.queue[min(s.queueCalls-1, len(s.queue)-1)]
+		}
+		s.mu.Unlock()
+		if jobs == nil {
+			jobs = []QueueJob{}
+		}
+		data, _ := json.Marshal(jobs)
+		writeJSON(w, 200, string(data))
+	})
+	mux.HandleFunc("/api/deployment.readLogs", func(w http.ResponseWriter, r *http.Request) {
+		testRequest(t, r, http.MethodGet)
+		s.mu.Lock()
+		s.logTails = append(s.logTails, r.URL.Query().Get("tail"))
+		logs := s.logs
+		s.mu.Unlock()
+		data, _ := json.Marshal(logs)
+		writeJSON(w, 200, string(data))
+	})
+}
+
+// progressKey is the part of a Progress a test compares.
+type progressKey struct {
+	Phase        Phase
+	Status       string
+	DeploymentID string
+}
+
+const redactedSecret = "hunter2-env-secret"
+
+func redactTest(s string) string { return strings.ReplaceAll(s, redactedSecret, "***") }
+
+func TestWaitRollout(t *testing.T) {
+	t.Parallel()
+	before := map[string]bool{"old-1": true}
+	tests := []struct {
+		name       string
+		target     Target
+		rows       [][]Deployment
+		queue      [][]QueueJob
+		listStatus map[int]int
+		logs       string
+		opts       WaitOptions
+
+		wantID         string // the returned row (success) or the error's row
+		wantErr        error
+		wantText       string // substring of the error text
+		wantElapsed    time.Duration
+		wantProgress   []progressKey
+		wantSawRunning bool
+		wantOthers     []string
+		wantLogTail    string
+		wantLogTails   []string // tail parameters sent to readLogs
+		wantListCalls  int
+		wantQueueCalls int
+	}{
+		{
+			name:   "new row appears late",
+			target: ApplicationTarget("app-1"),
+			rows:   [][]Deployment{{oldRow}, {oldRow}, {newRunning, oldRow}, {newDone, oldRow}},
+			queue:  [][]QueueJob{{appJob("waiting")}, {appJob("active")}, {appJob("active")}},
+			wantID: "new-1", wantElapsed: 7 * time.Second, wantSawRunning: true,
+			wantProgress: []progressKey{
+				{PhaseQueued, "waiting", ""}, {PhaseActive, "active", ""},
+				{PhaseRunning, StatusRunning, "new-1"}, {PhaseDone, StatusDone, "new-1"},
+			},
+			wantListCalls: 4, wantQueueCalls: 3,
+		},
+		{
+			name:   "row created already running then done (compose)",
+			target: ComposeTarget("cmp-1"),
+			rows:   [][]Deployment{{newRunning, oldRow}, {newDone, oldRow}},
+			queue:  [][]QueueJob{{composeJob("active")}},
+			wantID: "new-1", wantElapsed: time.Second, wantSawRunning: true,
+			wantProgress:  []progressKey{{PhaseRunning, StatusRunning, "new-1"}, {PhaseDone, StatusDone, "new-1"}},
+			wantListCalls: 2, wantQueueCalls: 1,
+		},
+		{
+			name:          "done at first sight",
+			target:        ApplicationTarget("app-1"),
+			rows:          [][]Deployment{{newDone, oldRow}},
+			wantID:        "new-1",
+			wantProgress:  []progressKey{{PhaseDone, StatusDone, "new-1"}},
+			wantListCalls: 1,
+		},
+		{
+			name:   "error with log tail redacted",
+			target: ApplicationTarget("app-1"),
+			rows:   [][]Deployment{{oldRow}, {newRunning, oldRow}, {newError, oldRow}},
+			queue:  [][]QueueJob{{appJob("waiting")}, {appJob("active")}},
+			logs:   "Step 1/4\nDB_PASSWORD=" + redactedSecret + "\nx-api-key: " + testKey + "\nERROR: build failed",
+			opts:   WaitOptions{Redact: redactTest},
+			wantID: "new-1", wantErr: ErrRolloutFailed, wantText: `deployment new-1 ended with status "error"`,
+			wantLogTail:  "Step 1/4\nDB_PASSWORD=***\nx-api-key: ***\nERROR: build failed",
+			wantLogTails: []string{"40"},
+			wantProgress: []progressKey{
+				{PhaseQueued, "waiting", ""}, {PhaseRunning, StatusRunning, "new-1"}, {PhaseFailed, StatusError, "new-1"},
+			},
+			wantListCalls: 3, wantQueueCalls: 2,
+		},
+		{
+			name:   "cancelled with custom tail",
+			target: ApplicationTarget("app-1"),
+			rows:   [][]Deployment{{newCancelled, oldRow}},
+			opts:   WaitOptions{Redact: redactTest, LogTail: 5},
+			wantID: "new-1", wantErr: ErrRolloutFailed, wantText: `ended with status "cancelled"`,
+			wantLogTails:  []string{"5"},
+			wantProgress:  []progressKey{{PhaseFailed, StatusCancelled, "new-1"}},
+			wantListCalls: 1,
+		},
+		{
+			name:   "error without redaction reads no log",
+			target: ApplicationTarget("app-1"),
+			rows:   [][]Deployment{{newError, oldRow}},
+			logs:   "DB_PASSWORD=" + redactedSecret,
+			wantID: "new-1", wantErr: ErrRolloutFailed,
+			wantProgress:  []progressKey{{PhaseFailed, StatusError, "new-1"}},
+			wantListCalls: 1,
+		},
+		{
+			name:        "lost job",
+			target:      ApplicationTarget("app-1"),
+			rows:        [][]Deployment{{oldRow}},
+			queue:       [][]QueueJob{{appJob("waiting")}, {}},
+			wantErr:     ErrLostJob,
+			wantText:    "dokploy: application app-1: deployment job lost after 1m5s (no deployment row yet)",
+			wantElapsed: 65 * time.Second, // polls at 0,1,3,7,15,25,35,45,55,65s; grace 60s
+			wantProgress: []progressKey{
+				{PhaseQueued, "waiting", ""}, {PhasePending, "", ""},
+			},
+			wantListCalls: 10, wantQueueCalls: 10,
+		},
+		{
+			name:        "lost job with a short grace, other jobs ignored",
+			target:      ApplicationTarget("app-1"),
+			rows:        [][]Deployment{{oldRow}},
+			queue:       [][]QueueJob{{{ID: "job-9", State: "active", Data: QueueJobData{ApplicationID: "app-2"}}, {ID: "job-8", State: "waiting", Data: QueueJobData{ApplicationID: "app-1", ApplicationType: "application-preview"}}}},
+			opts:        WaitOptions{GraceLost: 5 * time.Second},
+			wantErr:     ErrLostJob,
+			wantElapsed: 7 * time.Second, // the third poll (3s) is inside the grace
+			wantProgress: []progressKey{
+				{PhasePending, "", ""},
+			},
+			wantListCalls: 4, wantQueueCalls: 4,
+		},
+		{
+			name:        "stuck running",
+			target:      ApplicationTarget("app-1"),
+			rows:        [][]Deployment{{newRunning, oldRow}},
+			queue:       [][]QueueJob{{}},
+			wantID:      "new-1",
+			wantErr:     ErrStuckRunning,
+			wantText:    `dokploy: application app-1: deployment stuck in running after 1m5s (deployment new-1, status "running")`,
+			wantElapsed: 65 * time.Second, wantSawRunning: true,
+			wantProgress:  []progressKey{{PhaseRunning, StatusRunning, "new-1"}},
+			wantListCalls: 10, wantQueueCalls: 10,
+		},
+		{
+			name:   "running with an active job is not stuck",
+			target: ApplicationTarget("app-1"),
+			rows: [][]Deployment{{newRunning}, {newRunning}, {newRunning}, {newRunning}, {newRunning}, {newRunning},
+				{newRunning}, {newRunning}, {newRunning}, {newRunning}, {newRunning}, {newRunning}, {newDone}},
+			queue:  [][]QueueJob{{appJob("active")}},
+			wantID: "new-1", wantSawRunning: true, wantElapsed: 95 * time.Second,
+			wantProgress:  []progressKey{{PhaseRunning, StatusRunning, "new-1"}, {PhaseDone, StatusDone, "new-1"}},
+			wantListCalls: 13, wantQueueCalls: 12,
+		},
+		{
+			name:        "timeout",
+			target:      ApplicationTarget("app-1"),
+			rows:        [][]Deployment{{oldRow}},
+			queue:       [][]QueueJob{{appJob("waiting")}},
+			opts:        WaitOptions{Timeout: 30 * time.Second},
+			wantErr:     ErrRolloutTimeout,
+			wantText:    "dokploy: application app-1: rollout deadline passed after 30s (no deployment row yet, job waiting)",
+			wantElapsed: 30 * time.Second, // polls at 0,1,3,7,15,25 and, clipped, 30s
+			wantProgress: []progressKey{
+				{PhaseQueued, "waiting", ""},
+			},
+			wantListCalls: 7, wantQueueCalls: 7,
+		},
+		{
+			name:   "unknown status tolerated",
+			target: ApplicationTarget("app-1"),
+			rows:   [][]Deployment{{newQueued, oldRow}, {newQueued, oldRow}, {newRunning, oldRow}, {newDone, oldRow}},
+			queue:  [][]QueueJob{{appJob("active")}},
+			wantID: "new-1", wantSawRunning: true, wantElapsed: 7 * time.Second,
+			wantProgress: []progressKey{
+				{PhaseUnknown, "queued", "new-1"}, {PhaseRunning, StatusRunning, "new-1"}, {PhaseDone, StatusDone, "new-1"},
+			},
+			wantListCalls: 4, wantQueueCalls: 1,
+		},
+		{
+			name:       "401 mid-run",
+			target:     ApplicationTarget("app-1"),
+			rows:       [][]Deployment{{oldRow}},
+			queue:      [][]QueueJob{{appJob("waiting")}},
+			listStatus: map[int]int{3: http.StatusUnauthorized},
+			wantErr:    ErrUnauthorized,
+			wantText:   "dokploy: list deployments of application app-1: GET deployment.all: 401 Unauthorized: Unauthorized",
+			wantProgress: []progressKey{
+				{PhaseQueued, "waiting", ""},
+			},
+			wantListCalls: 3, wantQueueCalls: 2,
+		},
+		{
+			name:       "5xx burst on a poll recovered",
+			target:     ApplicationTarget("app-1"),
+			rows:       [][]Deployment{{oldRow}, {oldRow}, {oldRow}, {newDone, oldRow}},
+			queue:      [][]QueueJob{{appJob("waiting")}},
+			listStatus: map[int]int{2: 503, 3: 502},
+			wantID:     "new-1",
+			// 1s poll delay, then 0.5s and 1s client retries
+			wantElapsed: 2500 * time.Millisecond,
+			wantProgress: []progressKey{
+				{PhaseQueued, "waiting", ""}, {PhaseDone, StatusDone, "new-1"},
+			},
+			wantListCalls: 4, wantQueueCalls: 1,
+		},
+		{
+			name:   "a concurrent deployment: the oldest new row is ours",
+			target: ApplicationTarget("app-1"),
+			rows:   [][]Deployment{{newer2, newRunning, oldRow}, {newer2, newDone, oldRow}},
+			queue:  [][]QueueJob{{appJob("active")}},
+			wantID: "new-1", wantSawRunning: true, wantOthers: []string{"new-2"}, wantElapsed: time.Second,
+			wantProgress:  []progressKey{{PhaseRunning, StatusRunning, "new-1"}, {PhaseDone, StatusDone, "new-1"}},
+			wantListCalls: 2, wantQueueCalls: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, mux, clk := setup(t)
+			srv := &rolloutServer{rows: tt.rows, queue: tt.queue, listStatus: tt.listStatus, logs: tt.logs}
+			srv.mount(t, mux)
+			var got []progressKey
+			opts := tt.opts
+			opts.OnProgress = func(p Progress) { got = append(got, progressKey{p.Phase, p.Status, p.DeploymentID}) }
+			start := clk.Now()
+
+			r, err := c.WaitRollout(context.Background(), tt.target, before, opts)
+
+			elapsed := clk.Now().Sub(start)
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatalf("WaitRollout() error = %v", err)
+				}
+				if r.Deployment.DeploymentID != tt.wantID {
+					t.Errorf("Deployment = %v, want %v", r.Deployment.DeploymentID, tt.wantID)
+				}
+				if r.Elapsed != tt.wantElapsed {
+					t.Errorf("Rollout.Elapsed = %v, want %v", r.Elapsed, tt.wantElapsed)
+				}
+				if r.SawRunning != tt.wantSawRunning {
+					t.Errorf("SawRunning = %v, want %v", r.SawRunning, tt.wantSawRunning)
+				}
+				if diff := cmp.Diff(tt.wantOthers, r.Others); diff != "" {
+					t.Errorf("Others mismatch (-want +got):\n%s", diff)
+				}
+				if tt.listStatus == nil && r.Polls != tt.wantListCalls {
+					t.Errorf("Polls = %v, want %v", r.Polls, tt.wantListCalls)
+				}
+			} else {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("WaitRollout() error = %v, want %v", err, tt.wantErr)
+				}
+				if tt.wantText != "" && !strings.Contains(err.Error(), tt.wantText) {
+					t.Errorf("error text = %q, want it to contain %q", err, tt.wantText)
+				}
+				checkWaitErrorRow(t, err, tt.wantID)
+				for _, sentinel := range []error{ErrLostJob, ErrStuckRunning, ErrRolloutTimeout, ErrRolloutFailed, ErrUnauthorized} {
+					if sentinel != tt.wantErr && errors.Is(err, sentinel) {
+						t.Errorf("errors.Is(err, %v) = true, want only %v", sentinel, tt.wantErr)
+					}
+				}
+			}
+			if tt.wantElapsed != 0 && elapsed != tt.wantElapsed {
+				t.Errorf("elapsed = %v, want %v (sleeps %v)", elapsed, tt.wantElapsed, clk.Sleeps())
+			}
+			var rf *RolloutFailedError
+			if errors.As(err, &rf) {
+				if rf.LogTail != tt.wantLogTail {
+					t.Errorf("LogTail = %q, want %q", rf.LogTail, tt.wantLogTail)
+				}
+				if tt.opts.Redact == nil && rf.LogErr == nil {
+					t.Error("LogErr = nil without Redact, want the reason the tail is missing")
+				}
+				if m := rf.Deployment.ErrorMessage; m != nil && (strings.Contains(*m, redactedSecret) || strings.Contains(*m, "\n")) {
+					t.Errorf("Deployment.ErrorMessage = %q, want it redacted and on one line", *m)
+				}
+				if tt.opts.Redact != nil && rf.Deployment.ErrorMessage == nil && rf.Status == StatusError {
+					t.Error("Deployment.ErrorMessage = nil, want the redacted message kept")
+				}
+				if strings.Contains(rf.Error(), "Step") || strings.Contains(rf.Error(), redactedSecret) {
+					t.Errorf("Error() = %q carries the log", rf.Error())
+				}
+			}
+			if diff := cmp.Diff(tt.wantProgress, got); diff != "" {
+				t.Errorf("progress mismatch (-want +got):\n%s", diff)
+			}
+			srv.mu.Lock()
+			defer srv.mu.Unlock()
+			if diff := cmp.Diff(tt.wantLogTails, srv.logTails); diff != "" {
+				t.Errorf("readLogs tails mismatch (-want +got):\n%s", diff)
+			}
+			if srv.listCalls != tt.wantListCalls {
+				t.Errorf("list calls = %v, want %v", srv.listCalls, tt.wantListCalls)
+			}
+			if srv.queueCalls != tt.wantQueueCalls {
+				t.Errorf("queueList calls = %v, want %v", srv.queueCalls, tt.wantQueueCalls)
+			}
+		})
+	}
+}
+
+// checkWaitErrorRow checks the row an error carries (none when wantID is "").
+func checkWaitErrorRow(t *testing.T, err error, wantID string) {
+	t.Helper()
+	var got string
+	var we *WaitError
+	var rf *RolloutFailedError
+	switch {
+	case errors.As(err, &we):
+		if we.Deployment != nil {
+			got = we.Deployment.DeploymentID
+		}
+	case errors.As(err, &rf):
+		got = rf.Deployment.DeploymentID
+	}
+	if got != wantID {
+		t.Errorf("error row = %q, want %q", got, wantID)
+	}
+}
+
+func TestWaitRolloutBackoffSchedule(t *testing.T) {
+	t.Parallel()
+	c, mux, clk := setup(t)
+	srv := &rolloutServer{rows: [][]Deployment{{oldRow}}, queue: [][]QueueJob{{appJob("waiting")}}}
+	srv.mount(t, mux)
+	_, err := c.WaitRollout(context.Background(), ApplicationTarget("app-1"), map[string]bool{"old-1": true},
+		WaitOptions{Timeout: time.Minute})
+	if !errors.Is(err, ErrRolloutTimeout) {
+		t.Fatalf("WaitRollout() error = %v, want ErrRolloutTimeout", err)
+	}
+	s := time.Second
+	want := []time.Duration{1 * s, 2 * s, 4 * s, 8 * s, 10 * s, 10 * s, 10 * s, 10 * s, 5 * s}
+	if diff := cmp.Diff(want, clk.Sleeps()); diff != "" {
+		t.Errorf("poll delays mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestWaitRolloutContextWins(t *testing.T) {
+	t.Parallel()
+	c, mux, _ := setup(t)
+	srv := &rolloutServer{rows: [][]Deployment{{oldRow}}, queue: [][]QueueJob{{appJob("waiting")}}}
+	srv.mount(t, mux)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := c.WaitRollout(ctx, ApplicationTarget("app-1"), map[string]bool{"old-1": true}, WaitOptions{
+		OnProgress: func(Progress) { cancel() },
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("WaitRollout() error = %v, want context.Canceled", err)
+	}
+	if srv.listCalls != 1 {
+		t.Errorf("list calls = %v, want 1", srv.listCalls)
+	}
+}
+
+func TestWaitRolloutInvalidTarget(t *testing.T) {
+	t.Parallel()
+	c, _, _ := setup(t)
+	if _, err := c.WaitRollout(context.Background(), Target{Kind: "service", ID: "x"}, nil, WaitOptions{}); err == nil {
+		t.Fatal("WaitRollout() error = nil, want an invalid target error")
+	}
+	if len(c.Calls()) != 0 {
+		t.Errorf("Calls() = %v, want none", c.Calls())
+	}
+}
+
+// TestWaitRolloutHappyPathCalls counts the API calls of a whole happy-path
+// application deploy: read, write, re-read, snapshot, trigger, then the polls
+// of a job that is queued once, runs once and is done.
+func TestWaitRolloutHappyPathCalls(t *testing.T) {
+	t.Parallel()
+	c, mux, _ := setup(t)
+	mux.HandleFunc("/api/application.one", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, applicationJSON) })
+	mux.HandleFunc("/api/application.saveEnvironment", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, `true`) })
+	mux.HandleFunc("/api/application.deploy", func(w http.ResponseWriter, r *http.Request) {})
+	srv := &rolloutServer{
+		rows:  [][]Deployment{{oldRow}, {oldRow}, {newRunning, oldRow}, {newDone, oldRow}},
+		queue: [][]QueueJob{{appJob("active")}},
+	}
+	srv.mount(t, mux)
+	ctx := context.Background()
+	tg := ApplicationTarget("app-1")
+	st, err := c.Get(ctx, tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteEnv(ctx, st, st.Env+"LAUNCHPLANE_DEPLOYMENT_RECORD_ID=deployment-1\n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(ctx, tg); err != nil {
+		t.Fatal(err)
+	}
+	before, err := c.Snapshot(ctx, tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Deploy(ctx, tg, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitRollout(ctx, tg, before, WaitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{
+		"application.one":             2,
+		"application.saveEnvironment": 1,
+		"deployment.all":              4, // snapshot + 3 polls
+		"application.deploy":          1,
+		"deployment.queueList":        2,
+	}
+	if diff := cmp.Diff(want, c.Calls()); diff != "" {
+		t.Errorf("Calls() mismatch (-want +got):\n%s", diff)
+	}
+}
