@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/launchplane/runtime-identity/internal/action"
+)
+
+// binary is the action binary built once for the whole package: the tests run it exactly as the
+// GitHub runner runs a container action.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "runtime-identity-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "runtime-identity")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build the action binary:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// runnerOpts describes one step run.
+type runnerOpts struct {
+	inputs    map[string]string // overrides of action.yml's defaults
+	eventName string            // default "push"
+	event     map[string]any    // the event payload
+	env       map[string]string // extra environment (GITHUB_API_URL...)
+	args      []string
+	timeout   time.Duration
+}
+
+// result is everything the step left behind.
+type result struct {
+	code     int
+	stdout   string
+	stderr   string
+	outputs  map[string]string
+	summary  string
+	evidence []byte
+	files    map[string][]byte // every file the step wrote, for leak scans
+}
+
+const ghToken = "ghs_plantedGitHubToken0000000000000000001"
+
+// runAsRunner runs the binary the way actions/runner runs a container action: every input of
+// action.yml as INPUT_<NAME> with hyphens kept and defaults applied, GITHUB_OUTPUT and
+// GITHUB_STEP_SUMMARY pointing at empty files, the event payload in a file.
+func runAsRunner(t *testing.T, o runnerOpts) result {
+	t.Helper()
+	dir := t.TempDir()
+	outFile, sumFile, eventFile := filepath.Join(dir, "output"), filepath.Join(dir, "step_summary"), filepath.Join(dir, "event.json")
+	temp := filepath.Join(dir, "runner_temp")
+	for _, p := range []string{outFile, sumFile} {
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(temp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if o.eventName == "" {
+		o.eventName = "push"
+	}
+	if o.event == nil {
+		o.event = map[string]any{}
+	}
+	ev, _ := json.Marshal(o.event)
+	if err := os.WriteFile(eventFile, ev, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + dir,
+		"GITHUB_ACTIONS=true", "CI=true",
+		"GITHUB_OUTPUT=" + outFile,
+		"GITHUB_STEP_SUMMARY=" + sumFile,
+		"GITHUB_EVENT_PATH=" + eventFile,
+		"GITHUB_EVENT_NAME=" + o.eventName,
+		"GITHUB_SHA=ffffffffffffffffffffffffffffffffffffffff",
+		"GITHUB_REPOSITORY=acme/shop",
+		"GITHUB_REPOSITORY_OWNER=acme",
+		"GITHUB_SERVER_URL=https://github.com",
+		"GITHUB_API_URL=https://api.github.invalid",
+		"GITHUB_RUN_ID=4242",
+		"GITHUB_RUN_ATTEMPT=1",
+		"RUNNER_TEMP=" + temp,
+	}
+	for _, in := range action.Inputs {
+		v, ok := o.inputs[in.Name]
+		if !ok {
+			v = in.Default
+			if in.Name == "github-token" {
+				v = ghToken
+			}
+		}
+		env = append(env, "INPUT_"+strings.ToUpper(in.Name)+"="+v)
+	}
+	for k := range o.inputs {
+		if !knownInput(k) {
+			t.Fatalf("test sets unknown input %q", k)
+		}
+	}
+	for k, v := range o.env {
+		env = append(env, k+"="+v)
+	}
+	if o.timeout == 0 {
+		o.timeout = 60 * time.Second
+	}
+	cmd := exec.Command(binary, o.args...)
+	cmd.Env = env
+	cmd.Dir = dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(o.timeout):
+		cmd.Process.Kill()
+		t.Fatalf("the step did not finish within %s\nstdout:\n%s\nstderr:\n%s", o.timeout, stdout.String(), stderr.String())
+	}
+	res := result{stdout: stdout.String(), stderr: stderr.String(), files: map[string][]byte{}}
+	if ee, ok := err.(*exec.ExitError); ok {
+		res.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := os.ReadFile(outFile)
+	res.outputs = parseOutputs(t, string(out))
+	sum, _ := os.ReadFile(sumFile)
+	res.summary = string(sum)
+	res.files["output"], res.files["summary"] = out, sum
+	if p := res.outputs["evidence-path"]; p != "" {
+		if !filepath.IsAbs(p) || !strings.HasPrefix(p, temp) {
+			t.Errorf("evidence-path %q is not an absolute path under RUNNER_TEMP", p)
+		}
+		res.evidence, _ = os.ReadFile(p)
+		res.files["evidence"] = res.evidence
+	}
+	return res
+}
+
+func knownInput(name string) bool {
+	for _, in := range action.Inputs {
+		if in.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// parseOutputs reads the runner's output file: name<<DELIMITER, value lines, DELIMITER.
+func parseOutputs(t *testing.T, s string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	lines := strings.Split(s, "\n")
+	for i := 0; i < len(lines); i++ {
+		line := lines[i]
+		if line == "" {
+			continue
+		}
+		name, delim, ok := strings.Cut(line, "<<")
+		if !ok {
+			t.Fatalf("output file line %q is not name<<delimiter", line)
+		}
+		var val []string
+		for i++; i < len(lines) && lines[i] != delim; i++ {
+			val = append(val, lines[i])
+		}
+		if _, dup := out[name]; dup {
+			t.Errorf("output %s set twice", name)
+		}
+		out[name] = strings.Join(val, "\n")
+	}
+	return out
+}
+
+// annotations returns the ::error:: and ::warning:: lines of stdout.
+func annotations(stdout, level string) []string {
+	var out []string
+	for _, l := range strings.Split(stdout, "\n") {
+		if strings.HasPrefix(l, "::"+level) {
+			out = append(out, l)
+		}
+	}
+	return out
+}

@@ -1,0 +1,155 @@
+package action
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/launchplane/runtime-identity/internal/identity"
+)
+
+// Provenance kinds: where an expected field's value came from.
+const (
+	FromInput    = "input"
+	FromIdentity = "identity-json" // identity-json or identity-file
+	FromWorkflow = "workflow-context"
+	FromDefault  = "default"
+)
+
+// Provenance says where one expected field came from.
+type Provenance struct {
+	Kind   string
+	Detail string
+}
+
+// inputForField maps a contract field to the input that sets it, for error messages.
+func inputForField(field string) string {
+	for in, f := range fieldInputs {
+		if f == field {
+			return in
+		}
+	}
+	return field
+}
+
+// assemble builds the expected identity, highest source first: explicit inputs; a whole
+// identity (identity-json or identity-file); workflow defaults. It validates the result and names
+// the input to fix when a field breaks the contract.
+func assemble(c *Config, w Workflow, now time.Time, readFile func(string) ([]byte, error)) (identity.Identity, map[string]Provenance, error) {
+	id := identity.Identity{SchemaVersion: identity.SchemaVersion}
+	prov := map[string]Provenance{}
+	fields := fieldPointers(&id)
+	set := func(field, v string, p Provenance) {
+		*fields[field] = v
+		prov[field] = p
+	}
+
+	whole, wholeInput := []byte(c.IdentityJSON), "identity-json"
+	if c.IdentityFile != "" {
+		b, err := readFile(c.IdentityFile)
+		if err != nil {
+			return id, nil, err
+		}
+		whole, wholeInput = b, "identity-file"
+	}
+	if len(whole) > 0 {
+		parsed, err := identity.ParseExpected(whole)
+		if err != nil {
+			return id, nil, &ConfigError{Input: wholeInput, Problem: "not a valid runtime identity: " + strings.TrimPrefix(err.Error(), "identity: ")}
+		}
+		id = parsed
+		fields = fieldPointers(&id)
+		for f := range fields {
+			prov[f] = Provenance{FromIdentity, wholeInput}
+		}
+	} else {
+		id.EnvironmentKind = identity.KindStable
+		prov["environment_kind"] = Provenance{FromDefault, "stable outside pull_request events"}
+		if sha := w.SourceSHA(); sha != "" {
+			detail := "GITHUB_SHA"
+			if w.IsPullRequest() && w.PRHeadSHA != "" {
+				detail = "pull request head SHA"
+			}
+			set("source_git_ref", sha, Provenance{FromWorkflow, detail})
+		}
+		if w.IsPullRequest() {
+			slug := "pr-" + strconv.Itoa(w.PRNumber)
+			set("environment_kind", identity.KindPreview, Provenance{FromWorkflow, w.EventName + " event"})
+			set("instance", slug, Provenance{FromWorkflow, "pull request number"})
+			set("preview_id", slug, Provenance{FromWorkflow, "pull request number"})
+		}
+	}
+	for field, v := range c.Fields {
+		set(field, v, Provenance{FromInput, inputForField(field)})
+	}
+	if id.ArtifactID == "" && id.ImageReference != "" {
+		set("artifact_id", id.ImageReference, Provenance{FromDefault, "image-reference"})
+	}
+	if id.DeploymentRecordID == "" && c.Mode != ModeVerify && id.Context != "" && id.Instance != "" {
+		rec := fmt.Sprintf("deployment-%s-%s-%s", now.UTC().Format("20060102T150405Z"), id.Context, id.Instance)
+		set("deployment_record_id", rec, Provenance{FromDefault, "generated in Launchplane's format"})
+	}
+	if c.Mode == ModeDeploy || c.Mode == ModeInject {
+		// The env carries no deployed_at: the record gets the finish time later.
+		id = id.Injected()
+	}
+	if err := id.Validate(); err != nil {
+		var ve *identity.ValidationError
+		if !errors.As(err, &ve) {
+			return id, nil, err
+		}
+		var errs ConfigErrors
+		for _, p := range ve.Problems {
+			errs = append(errs, &ConfigError{Input: inputFor(p.Field, prov), Problem: fieldProblem(p, c.Mode)})
+		}
+		return id, nil, errs
+	}
+	return id, prov, nil
+}
+
+// inputFor names the input responsible for a bad field.
+func inputFor(field string, prov map[string]Provenance) string {
+	if p, ok := prov[field]; ok && p.Kind == FromIdentity {
+		return p.Detail
+	}
+	return inputForField(field)
+}
+
+func fieldProblem(p identity.FieldError, m Mode) string {
+	if strings.HasPrefix(p.Reason, "is required") {
+		switch p.Field {
+		case "deployment_record_id":
+			if m == ModeVerify {
+				return "mode verify needs the expected deployment record id (set deployment-record-id, identity-json or identity-file)"
+			}
+			return "is required (set deployment-record-id, or context and instance so one is generated)"
+		case "artifact_id":
+			return "is required (set artifact-id or image-reference)"
+		case "source_git_ref":
+			return "is required (set source-git-ref; GITHUB_SHA is used inside GitHub Actions)"
+		case "instance":
+			return "is required (set instance; pull_request events default to pr-<number>)"
+		}
+		return "is required and must not be empty"
+	}
+	return p.Field + " " + p.Reason
+}
+
+func fieldPointers(id *identity.Identity) map[string]*string {
+	return map[string]*string{
+		"product":               &id.Product,
+		"context":               &id.Context,
+		"instance":              &id.Instance,
+		"environment_kind":      &id.EnvironmentKind,
+		"deployment_record_id":  &id.DeploymentRecordID,
+		"artifact_id":           &id.ArtifactID,
+		"source_git_ref":        &id.SourceGitRef,
+		"image_reference":       &id.ImageReference,
+		"release_tuple_id":      &id.ReleaseTupleID,
+		"preview_id":            &id.PreviewID,
+		"preview_generation_id": &id.PreviewGenerationID,
+		"deployed_at":           &id.DeployedAt,
+	}
+}

@@ -1,0 +1,288 @@
+package action
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Mode is what a run does.
+type Mode string
+
+// The modes (DESIGN.md section 4).
+const (
+	ModeDeploy Mode = "deploy"
+	ModeInject Mode = "inject"
+	ModeVerify Mode = "verify"
+	ModeRender Mode = "render"
+)
+
+// ConfigError is a bad input: the run stops with exit code 2 before writing anywhere.
+type ConfigError struct {
+	Input   string // the input's name, e.g. "verify-timeout"
+	Problem string // what is wrong and what would be valid
+}
+
+func (e *ConfigError) Error() string {
+	if e.Input == "" {
+		return e.Problem
+	}
+	return "input " + e.Input + ": " + e.Problem
+}
+
+// ConfigErrors collects every bad input so one run reports them all.
+type ConfigErrors []*ConfigError
+
+func (es ConfigErrors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// Config is a run's whole configuration, parsed and checked.
+type Config struct {
+	Mode Mode
+
+	// Fields holds the explicit identity field inputs by contract field name.
+	Fields       map[string]string
+	IdentityJSON string
+	IdentityFile string
+
+	HealthURL       string
+	BaseURL         string
+	RequireIdentity bool
+	VerifyTimeout   time.Duration
+	Confirmations   int // 0 means auto
+
+	DokployURL     string
+	DokployAPIKey  string
+	ApplicationID  string
+	ComposeID      string
+	Redeploy       bool
+	RolloutTimeout time.Duration
+
+	GitHubToken       string
+	GitHubDeployment  bool
+	GitHubEnvironment string
+	EnvironmentURL    string
+	CommitStatus      bool
+
+	LaunchplaneURL      string
+	LaunchplaneAudience string
+	LaunchplaneToken    string
+	LaunchplaneReport   bool
+}
+
+// fieldInputs maps identity field inputs to contract field names.
+var fieldInputs = map[string]string{
+	"product":               "product",
+	"context":               "context",
+	"instance":              "instance",
+	"environment-kind":      "environment_kind",
+	"deployment-record-id":  "deployment_record_id",
+	"artifact-id":           "artifact_id",
+	"source-git-ref":        "source_git_ref",
+	"image-reference":       "image_reference",
+	"release-tuple-id":      "release_tuple_id",
+	"preview-id":            "preview_id",
+	"preview-generation-id": "preview_generation_id",
+}
+
+// HasDokployTarget reports whether a Dokploy target was named.
+func (c *Config) HasDokployTarget() bool { return c.ApplicationID != "" || c.ComposeID != "" }
+
+// parseConfig reads every input through get (absent and empty are the same) and checks them all.
+// readFile reads identity-file.
+func parseConfig(get func(string) string) (*Config, error) {
+	var errs ConfigErrors
+	bad := func(input, format string, args ...any) {
+		errs = append(errs, &ConfigError{Input: input, Problem: fmt.Sprintf(format, args...)})
+	}
+	val := func(name string) string {
+		v := strings.TrimSpace(get(name))
+		if v == "" {
+			in, _ := lookupInput(name)
+			return in.Default
+		}
+		return v
+	}
+	boolean := func(name string) bool {
+		switch v := val(name); v {
+		case "true":
+			return true
+		case "false":
+			return false
+		default:
+			bad(name, "%s is not a boolean; use true or false", show(v))
+			return false
+		}
+	}
+	duration := func(name string) time.Duration {
+		v := val(name)
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			bad(name, "%s is not a positive Go duration; use a value such as 90s, 3m or 10m", show(v))
+			return 0
+		}
+		return d
+	}
+	c := &Config{Fields: map[string]string{}}
+	for input, field := range fieldInputs {
+		if v := val(input); v != "" {
+			c.Fields[field] = v
+		}
+	}
+	c.IdentityJSON = val("identity-json")
+	c.IdentityFile = val("identity-file")
+	if c.IdentityJSON != "" && c.IdentityFile != "" {
+		bad("identity-file", "give identity-json or identity-file, not both")
+	}
+	c.HealthURL = checkURL(val("health-url"), "health-url", bad)
+	c.BaseURL = strings.TrimRight(checkURL(val("base-url"), "base-url", bad), "/")
+	if c.BaseURL == "" && c.HealthURL != "" {
+		u, _ := url.Parse(c.HealthURL)
+		c.BaseURL = u.Scheme + "://" + u.Host
+	}
+	c.RequireIdentity = boolean("require-identity")
+	c.VerifyTimeout = duration("verify-timeout")
+	switch v := val("confirmations"); v {
+	case "auto":
+	default:
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			bad("confirmations", "%s is not valid; use auto or a whole number from 1 to 100", show(v))
+		}
+		c.Confirmations = n
+	}
+	c.DokployURL = checkURL(val("dokploy-url"), "dokploy-url", bad)
+	c.DokployAPIKey = val("dokploy-api-key")
+	c.ApplicationID = val("dokploy-application-id")
+	c.ComposeID = val("dokploy-compose-id")
+	c.Redeploy = boolean("redeploy")
+	c.RolloutTimeout = duration("rollout-timeout")
+	c.GitHubToken = val("github-token")
+	c.GitHubDeployment = boolean("github-deployment")
+	c.GitHubEnvironment = val("github-environment")
+	c.EnvironmentURL = checkURL(val("environment-url"), "environment-url", bad)
+	c.CommitStatus = boolean("commit-status")
+	c.LaunchplaneURL = checkURL(val("launchplane-url"), "launchplane-url", bad)
+	c.LaunchplaneAudience = val("launchplane-audience")
+	c.LaunchplaneToken = val("launchplane-token")
+	c.LaunchplaneReport = boolean("launchplane-report")
+
+	for _, id := range []struct{ input, v string }{{"dokploy-application-id", c.ApplicationID}, {"dokploy-compose-id", c.ComposeID}} {
+		if id.v != "" && !validID(id.v) {
+			bad(id.input, "%s is not a Dokploy id; ids are letters, digits, '-' and '_'", show(id.v))
+		}
+	}
+	switch m := Mode(val("mode")); m {
+	case "":
+		c.Mode = ModeVerify
+		if c.HasDokployTarget() {
+			c.Mode = ModeDeploy
+		}
+	case ModeDeploy, ModeInject, ModeVerify, ModeRender:
+		c.Mode = m
+	default:
+		bad("mode", "%s is not a mode; use deploy, inject, verify or render", show(string(m)))
+	}
+	if c.ApplicationID != "" && c.ComposeID != "" {
+		bad("dokploy-compose-id", "give dokploy-application-id or dokploy-compose-id, not both")
+	}
+	needsDokploy := c.Mode == ModeDeploy || c.Mode == ModeInject
+	if needsDokploy {
+		if !c.HasDokployTarget() {
+			bad("dokploy-application-id", "mode %s needs a Dokploy target: set dokploy-application-id or dokploy-compose-id", c.Mode)
+		}
+		if c.DokployURL == "" {
+			bad("dokploy-url", "mode %s needs the Dokploy instance URL, such as https://dokploy.example.com", c.Mode)
+		}
+		if c.DokployAPIKey == "" {
+			bad("dokploy-api-key", "mode %s needs a Dokploy API key (pass a secret: ${{ secrets.DOKPLOY_API_KEY }})", c.Mode)
+		}
+	} else if c.HasDokployTarget() && c.Mode != ModeRender {
+		bad("mode", "mode %s does not use a Dokploy target; remove dokploy-application-id/dokploy-compose-id or use mode deploy or inject", c.Mode)
+	}
+	if c.Mode == ModeVerify && c.HealthURL == "" && c.BaseURL == "" {
+		bad("health-url", "mode verify needs the tenant's health-url (or base-url), such as https://app.example.com/api/health")
+	}
+	if c.LaunchplaneURL != "" {
+		bad("launchplane-url", "reading Launchplane records is not supported by this version; pass the expected identity with identity-json, identity-file or the field inputs")
+	}
+	if c.LaunchplaneReport {
+		bad("launchplane-report", "posting evidence to Launchplane is not supported by this version; use false")
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return c, nil
+}
+
+// show quotes an input value for an error message, cut short and with control characters escaped.
+func show(v string) string {
+	if len(v) > 80 {
+		v = v[:80] + "..."
+	}
+	return strconv.Quote(v)
+}
+
+func validID(s string) bool {
+	if len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkURL returns v when it is an absolute http(s) URL without credentials, else reports it.
+func checkURL(v, input string, bad func(string, string, ...any)) string {
+	if v == "" {
+		return ""
+	}
+	u, err := url.Parse(v)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
+		bad(input, "%s is not an absolute http or https URL, such as https://app.example.com/api/health", show(redactURL(v)))
+	case u.User != nil:
+		bad(input, "the URL carries credentials; pass secrets through their own inputs, never in a URL")
+	default:
+		return v
+	}
+	return ""
+}
+
+// redactURL keeps a URL's shape for an error message but drops its query and credentials.
+func redactURL(v string) string {
+	if i := strings.IndexAny(v, "?#"); i >= 0 {
+		v = v[:i]
+	}
+	if i := strings.Index(v, "@"); i >= 0 {
+		if j := strings.Index(v, "://"); j >= 0 && j < i {
+			v = v[:j+3] + "***@" + v[i+1:]
+		}
+	}
+	return v
+}
+
+// readIdentityFile reads identity-file, naming the input in any error.
+func readIdentityFile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, &ConfigError{Input: "identity-file", Problem: fmt.Sprintf("cannot read %s: %v", show(path), err)}
+	}
+	return b, nil
+}

@@ -1,0 +1,224 @@
+package action
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func inputs(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+// good is a valid verify configuration that each bad case breaks in one place.
+var good = []string{
+	"context", "shop", "instance", "prod", "deployment-record-id", "deployment-20260510T141500Z-shop-prod",
+	"artifact-id", "ghcr.io/acme/shop@sha256:1111", "source-git-ref", "6b3c9d7e8f901234567890abcdef1234567890ab",
+	"health-url", "https://shop.example.com/api/health",
+}
+
+func with(kv ...string) func(string) string {
+	return inputs(append(append([]string{}, good...), kv...)...)
+}
+
+func TestParseConfigDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := parseConfig(with())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Mode != ModeVerify || c.VerifyTimeout != 3*time.Minute || c.RolloutTimeout != 10*time.Minute ||
+		c.Confirmations != 0 || c.RequireIdentity || !c.GitHubDeployment || c.BaseURL != "https://shop.example.com" {
+		t.Errorf("parseConfig() = %+v, want the documented defaults", c)
+	}
+	c, err = parseConfig(with("dokploy-url", "https://dokploy.example.com", "dokploy-api-key", "k", "dokploy-application-id", "app1"))
+	if err != nil || c.Mode != ModeDeploy {
+		t.Errorf("parseConfig() with a Dokploy target = %v, %v; want mode deploy", c, err)
+	}
+}
+
+// TestParseConfigErrors: every bad input is named, with what would be valid.
+func TestParseConfigErrors(t *testing.T) {
+	t.Parallel()
+	dok := []string{"dokploy-url", "https://d.example.com", "dokploy-api-key", "key", "dokploy-application-id", "app1"}
+	tests := []struct {
+		name  string
+		get   func(string) string
+		input string
+		hint  string
+	}{
+		{"unknown mode", with("mode", "ship"), "mode", "deploy, inject, verify or render"},
+		{"bad boolean", with("require-identity", "yes"), "require-identity", "true or false"},
+		{"bad redeploy", with("redeploy", "1"), "redeploy", "true or false"},
+		{"bad github-deployment", with("github-deployment", "on"), "github-deployment", "true or false"},
+		{"bad commit-status", with("commit-status", "TRUE"), "commit-status", "true or false"},
+		{"bad duration", with("verify-timeout", "3 minutes"), "verify-timeout", "Go duration"},
+		{"negative duration", with("verify-timeout", "-1m"), "verify-timeout", "positive"},
+		{"bare number duration", with("rollout-timeout", "600"), "rollout-timeout", "10m"},
+		{"confirmations zero", with("confirmations", "0"), "confirmations", "auto or a whole number"},
+		{"confirmations word", with("confirmations", "many"), "confirmations", "auto or a whole number"},
+		{"relative health url", with("health-url", "/api/health"), "health-url", "absolute http or https URL"},
+		{"ftp health url", with("health-url", "ftp://x/api"), "health-url", "absolute http or https URL"},
+		{"credentials in url", with("base-url", "https://user:pw@x.example.com"), "base-url", "credentials"},
+		{"bad dokploy url", inputs(append(append([]string{}, dok...), "dokploy-url", "dokploy.example.com")...), "dokploy-url", "absolute"},
+		{"both targets", inputs(append(append([]string{}, dok...), "dokploy-compose-id", "c1")...), "dokploy-compose-id", "not both"},
+		{"bad target id", inputs("dokploy-application-id", "a b", "dokploy-url", "https://d.example.com", "dokploy-api-key", "k"), "dokploy-application-id", "letters, digits"},
+		{"deploy without key", inputs("mode", "deploy", "dokploy-url", "https://d.example.com", "dokploy-application-id", "a1"), "dokploy-api-key", "API key"},
+		{"inject without url", inputs("mode", "inject", "dokploy-api-key", "k", "dokploy-application-id", "a1"), "dokploy-url", "instance URL"},
+		{"deploy without target", inputs("mode", "deploy", "dokploy-url", "https://d.example.com", "dokploy-api-key", "k"), "dokploy-application-id", "dokploy-compose-id"},
+		{"verify with target", with("mode", "verify", "dokploy-application-id", "a1"), "mode", "does not use a Dokploy target"},
+		{"verify without url", inputs("mode", "verify"), "health-url", "needs the tenant"},
+		{"json and file", with("identity-json", "{}", "identity-file", "x.json"), "identity-file", "not both"},
+		{"launchplane record", with("launchplane-url", "https://lp.example.com"), "launchplane-url", "not supported"},
+		{"launchplane report", with("launchplane-report", "true"), "launchplane-report", "not supported"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := parseConfig(tt.get)
+			errs, ok := err.(ConfigErrors)
+			if !ok || len(errs) == 0 {
+				t.Fatalf("parseConfig() = %v, want ConfigErrors", err)
+			}
+			for _, e := range errs {
+				if e.Input == tt.input && strings.Contains(e.Problem, tt.hint) {
+					return
+				}
+			}
+			t.Errorf("parseConfig() = %v, want an error for input %q mentioning %q", err, tt.input, tt.hint)
+		})
+	}
+}
+
+func TestSecretsNeverInConfigErrors(t *testing.T) {
+	t.Parallel()
+	const key = "sk-live-planted-secret-0001"
+	_, err := parseConfig(inputs("mode", "deploy", "dokploy-api-key", key, "dokploy-url", "https://u:"+key+"@d.example.com/?token="+key))
+	if err == nil || strings.Contains(err.Error(), key) {
+		t.Errorf("parseConfig() = %v; want an error that never shows the key", err)
+	}
+}
+
+func TestAssemble(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 23, 12, 0, 5, 0, time.UTC)
+	pr := Workflow{EventName: "pull_request", PRNumber: 42, PRHeadSHA: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", SHA: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}
+	push := Workflow{EventName: "push", SHA: "cccccccccccccccccccccccccccccccccccccccc"}
+	tests := []struct {
+		name   string
+		get    func(string) string
+		wf     Workflow
+		check  map[string]string
+		source map[string]string
+	}{
+		{
+			name:   "pull request defaults",
+			get:    inputs("mode", "render", "context", "shop", "artifact-id", "img@sha256:1"),
+			wf:     pr,
+			check:  map[string]string{"instance": "pr-42", "preview_id": "pr-42", "environment_kind": "preview", "source_git_ref": pr.PRHeadSHA, "deployment_record_id": "deployment-20261123T120005Z-shop-pr-42"},
+			source: map[string]string{"instance": FromWorkflow, "source_git_ref": FromWorkflow, "deployment_record_id": FromDefault, "context": FromInput},
+		},
+		{
+			name:   "push uses GITHUB_SHA and stable",
+			get:    inputs("mode", "render", "context", "shop", "instance", "prod", "image-reference", "img@sha256:2"),
+			wf:     push,
+			check:  map[string]string{"environment_kind": "stable", "source_git_ref": push.SHA, "artifact_id": "img@sha256:2", "image_reference": "img@sha256:2"},
+			source: map[string]string{"artifact_id": FromDefault, "environment_kind": FromDefault},
+		},
+		{
+			name:   "inputs override identity-json",
+			get:    inputs("mode", "render", "identity-json", `{"context":"c","instance":"i","deployment_record_id":"d","artifact_id":"a","source_git_ref":"s","deployed_at":"2026-01-01T00:00:00Z"}`, "instance", "prod"),
+			wf:     pr,
+			check:  map[string]string{"instance": "prod", "context": "c", "environment_kind": "stable", "source_git_ref": "s", "deployed_at": "2026-01-01T00:00:00Z"},
+			source: map[string]string{"instance": FromInput, "context": FromIdentity},
+		},
+		{
+			name:  "deploy clears deployed_at",
+			get:   inputs("mode", "deploy", "dokploy-url", "https://d.example.com", "dokploy-api-key", "k", "dokploy-application-id", "a1", "identity-json", `{"context":"c","instance":"i","deployment_record_id":"d","artifact_id":"a","source_git_ref":"s","deployed_at":"2026-01-01T00:00:00Z"}`),
+			wf:    push,
+			check: map[string]string{"deployed_at": ""},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := parseConfig(tt.get)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, prov, err := assemble(c, tt.wf, now, readIdentityFile)
+			if err != nil {
+				t.Fatalf("assemble() = %v", err)
+			}
+			ptrs := fieldPointers(&id)
+			got := map[string]string{}
+			for f := range tt.check {
+				got[f] = *ptrs[f]
+			}
+			if diff := cmp.Diff(tt.check, got); diff != "" {
+				t.Errorf("assemble() fields (-want +got):\n%s", diff)
+			}
+			for f, kind := range tt.source {
+				if prov[f].Kind != kind {
+					t.Errorf("provenance of %s = %+v, want %s", f, prov[f], kind)
+				}
+			}
+		})
+	}
+}
+
+func TestAssembleErrorsNameInputs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		get   func(string) string
+		wf    Workflow
+		input string
+		hint  string
+	}{
+		{"verify needs record id", inputs("context", "c", "instance", "i", "artifact-id", "a", "source-git-ref", "s", "health-url", "https://x.example.com"), Workflow{}, "deployment-record-id", "mode verify needs"},
+		{"no artifact", inputs("mode", "render", "context", "c", "instance", "i", "source-git-ref", "s"), Workflow{}, "artifact-id", "image-reference"},
+		{"no source ref outside actions", inputs("mode", "render", "context", "c", "instance", "i", "artifact-id", "a"), Workflow{}, "source-git-ref", "source-git-ref"},
+		{"no instance on push", inputs("mode", "render", "context", "c", "artifact-id", "a"), Workflow{EventName: "push", SHA: "abc"}, "instance", "pr-<number>"},
+		{"newline injection", inputs("mode", "render", "context", "c", "instance", "i", "artifact-id", "a\nDATABASE_URL=x", "source-git-ref", "s"), Workflow{}, "artifact-id", "line break"},
+		{"dokploy reference", inputs("mode", "render", "context", "c", "instance", "i", "artifact-id", "a", "image-reference", "${{project.SECRET}}", "source-git-ref", "s"), Workflow{}, "image-reference", "$"},
+		{"hash", inputs("mode", "render", "context", "c#x", "instance", "i", "artifact-id", "a", "source-git-ref", "s"), Workflow{}, "context", "#"},
+		{"quote", inputs("mode", "render", "context", "c", "instance", "i'", "artifact-id", "a", "source-git-ref", "s"), Workflow{}, "instance", "quote"},
+		{"bad kind", inputs("mode", "render", "context", "c", "instance", "i", "artifact-id", "a", "source-git-ref", "s", "environment-kind", "prod"), Workflow{}, "environment-kind", "stable"},
+		{"too long", inputs("mode", "render", "context", "c", "instance", "i", "artifact-id", strings.Repeat("a", 300), "source-git-ref", "s"), Workflow{}, "artifact-id", "256"},
+		{"bad identity json", inputs("mode", "render", "identity-json", `{"context":`), Workflow{}, "identity-json", "not a valid runtime identity"},
+		{"identity json unknown key", inputs("mode", "render", "identity-json", `{"context":"c","instance":"i","deployment_record_id":"d","artifact_id":"a","source_git_ref":"s","extra":1}`), Workflow{}, "identity-json", "unknown keys"},
+		{"identity file missing", inputs("mode", "render", "identity-file", "/nonexistent/expected.json"), Workflow{}, "identity-file", "cannot read"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := parseConfig(tt.get)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = assemble(c, tt.wf, time.Now(), readIdentityFile)
+			var errs ConfigErrors
+			switch e := err.(type) {
+			case ConfigErrors:
+				errs = e
+			case *ConfigError:
+				errs = ConfigErrors{e}
+			default:
+				t.Fatalf("assemble() = %v (%T), want a configuration error", err, err)
+			}
+			for _, e := range errs {
+				if e.Input == tt.input && strings.Contains(e.Error(), tt.hint) {
+					return
+				}
+			}
+			t.Errorf("assemble() = %v, want input %q mentioning %q", err, tt.input, tt.hint)
+		})
+	}
+}

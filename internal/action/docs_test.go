@@ -1,0 +1,69 @@
+package action
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite generated files and golden files")
+
+// TestGeneratedDocs keeps action.yml and the README's tables in step with the Inputs and Outputs
+// tables, which hold every default.
+func TestGeneratedDocs(t *testing.T) {
+	root := filepath.Join("..", "..")
+	check := func(path, want string) {
+		t.Helper()
+		got, err := os.ReadFile(path)
+		if *update {
+			if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, string(got)); diff != "" {
+			t.Errorf("%s is stale (-generated +file); run: go test ./internal/action -run TestGeneratedDocs -update\n%s", path, diff)
+		}
+	}
+	check(filepath.Join(root, "action.yml"), ActionYAML("Dockerfile"))
+
+	readme := filepath.Join(root, "README.md")
+	b, err := os.ReadFile(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const start, end = "<!-- inputs:start (generated) -->\n", "<!-- inputs:end -->"
+	s := string(b)
+	i, j := strings.Index(s, start), strings.Index(s, end)
+	if i < 0 || j < i {
+		t.Fatalf("README.md lacks the %q ... %q markers", start, end)
+	}
+	check(readme, s[:i+len(start)]+MarkdownTables()+s[j:])
+}
+
+func TestInputsWellFormed(t *testing.T) {
+	seen := map[string]bool{}
+	for _, in := range Inputs {
+		if seen[in.Name] || strings.ToLower(in.Name) != in.Name || strings.ContainsAny(in.Name, "_ ") || in.Description == "" {
+			t.Errorf("input %q: names are unique kebab-case with a description", in.Name)
+		}
+		seen[in.Name] = true
+	}
+	for _, f := range fieldInputs {
+		if f == "" {
+			t.Error("empty field mapping")
+		}
+	}
+	for in := range fieldInputs {
+		if !seen[in] {
+			t.Errorf("field input %q is not in Inputs", in)
+		}
+	}
+}

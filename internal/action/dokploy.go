@@ -1,0 +1,293 @@
+package action
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/launchplane/runtime-identity/internal/dokploy"
+	"github.com/launchplane/runtime-identity/internal/identity"
+)
+
+// rolloutReport is what the run did in Dokploy.
+type rolloutReport struct {
+	Target       dokploy.Target
+	Name         string
+	EnvChanged   bool
+	Triggered    bool
+	Trigger      string // deploy or redeploy
+	DeploymentID string
+	Status       string
+	Title        string
+	Duration     time.Duration
+	QueuedFor    time.Duration
+	Replicas     int
+	LogTail      string
+	Error        string
+	Calls        map[string]int
+}
+
+// dokploy runs the inject and deploy modes: read the target, mask its secrets, patch the
+// identity keys into its env, write and confirm; then (deploy) trigger, wait and verify.
+func (r *run) dokploy(ctx context.Context) {
+	target := dokploy.ApplicationTarget(r.cfg.ApplicationID)
+	if r.cfg.ComposeID != "" {
+		target = dokploy.ComposeTarget(r.cfg.ComposeID)
+	}
+	rep := &rolloutReport{Target: target}
+	r.rollout = rep
+	client, err := dokploy.New(r.cfg.DokployURL, r.cfg.DokployAPIKey,
+		dokploy.WithHTTPClient(r.env.HTTPClient), dokploy.WithSleep(r.env.Sleep), dokploy.WithClock(r.env.Now))
+	if err != nil {
+		r.exit = r.configError(&ConfigError{Input: "dokploy-url", Problem: err.Error()})
+		r.outcome = OutcomeError
+		return
+	}
+	defer func() { rep.Calls = client.Calls() }()
+
+	state, err := client.Get(ctx, target)
+	if err != nil {
+		if errors.Is(err, dokploy.ErrNotFound) {
+			input := "dokploy-application-id"
+			if target.Kind == dokploy.KindCompose {
+				input = "dokploy-compose-id"
+			}
+			r.exit = r.configError(&ConfigError{Input: input, Problem: fmt.Sprintf("Dokploy has no %s with id %s (or the API key cannot see it)", target.Kind, show(target.ID))})
+			r.outcome = OutcomeError
+			return
+		}
+		r.dokployFault("read "+target.String(), err)
+		return
+	}
+	// Mask before anything read from Dokploy can be printed.
+	r.mask(state.Secrets()...)
+	rep.Name, rep.Replicas = state.Name, state.Replicas
+	if target.Kind == dokploy.KindCompose {
+		if w := composeWarning(state.ComposeFile); w != "" {
+			r.warnings = append(r.warnings, w)
+			r.sink.annotate("warning", w)
+		}
+	}
+
+	// Only deploy and verify runs create a GitHub deployment, and only once the target is known.
+	if r.cfg.Mode == ModeDeploy {
+		r.startGitHub(ctx)
+	}
+
+	patched, changed := dokploy.PatchEnv(state.Env, r.expected.EnvVars())
+	rep.EnvChanged = changed
+	if changed {
+		if err := client.WriteEnv(ctx, state, patched); err != nil {
+			r.dokployFault("write the env of "+target.String(), err)
+			return
+		}
+		r.sink.infof("wrote the identity into the env of %s", target)
+		again, err := client.Get(ctx, target)
+		if err != nil {
+			r.dokployFault("re-read "+target.String()+" after writing (the write may have landed)", err)
+			return
+		}
+		r.mask(again.Secrets()...)
+		if problem := confirmWrite(patched, again.Env); problem != "" {
+			r.fail(ExitUnknown, OutcomeError, "concurrent edit: "+problem+"; the deployment was not triggered, check the env of "+target.String())
+			rep.Error = r.failure
+			r.sink.annotate("error", r.failure)
+			return
+		}
+		r.sink.infof("confirmed: the identity keys persisted and no other key changed")
+	} else {
+		r.sink.infof("the env of %s already carries this identity; nothing written", target)
+		r.notes = append(r.notes, "the env already carried this identity, so nothing was written")
+	}
+	if r.cfg.Mode == ModeInject {
+		r.unavailable["observed_runtime_identity"] = "inject mode does not deploy or probe; another step deploys"
+		return
+	}
+
+	before, err := client.Snapshot(ctx, target)
+	if err != nil {
+		r.dokployFault("list the deployments of "+target.String(), err)
+		return
+	}
+	rep.Trigger = "deploy"
+	if r.cfg.Redeploy {
+		rep.Trigger = "redeploy"
+	}
+	if _, err := client.Deploy(ctx, target, r.cfg.Redeploy); err != nil {
+		r.dokployFault(rep.Trigger+" "+target.String()+" (not retried: a trigger must not run twice)", err)
+		return
+	}
+	rep.Triggered = true
+	r.sink.infof("triggered %s of %s; waiting for the rollout (rollout-timeout %s)", rep.Trigger, target, r.cfg.RolloutTimeout)
+	var queuedSince time.Duration = -1
+	ro, err := client.WaitRollout(ctx, target, before, dokploy.WaitOptions{
+		Timeout:    r.cfg.RolloutTimeout,
+		GraceLost:  patience(r.cfg.RolloutTimeout),
+		StuckAfter: patience(r.cfg.RolloutTimeout),
+		Redact:     r.red.String,
+		OnProgress: func(p dokploy.Progress) {
+			if (p.Phase == dokploy.PhaseQueued || p.Phase == dokploy.PhasePending) && queuedSince < 0 {
+				queuedSince = p.Elapsed
+			}
+			if p.Phase != dokploy.PhaseQueued && p.Phase != dokploy.PhasePending && queuedSince >= 0 && rep.QueuedFor == 0 {
+				rep.QueuedFor = p.Elapsed - queuedSince
+			}
+			msg := fmt.Sprintf("rollout: %s after %s", p.Phase, p.Elapsed.Round(time.Second))
+			if p.DeploymentID != "" {
+				msg += " (deployment " + p.DeploymentID + ", status " + p.Status + ")"
+			} else if p.Status != "" {
+				msg += " (" + p.Status + ")"
+			}
+			r.sink.infof("%s", msg)
+		},
+	})
+	if ro != nil {
+		rep.Duration = ro.Elapsed
+		if ro.Deployment != nil {
+			rep.DeploymentID, rep.Status, rep.Title = ro.Deployment.DeploymentID, ro.Deployment.Status, ro.Deployment.Title
+		}
+		if len(ro.Others) > 0 {
+			r.warnings = append(r.warnings, "other deployments of "+target.String()+" started meanwhile: "+strings.Join(ro.Others, ", "))
+		}
+	}
+	if err != nil {
+		r.rolloutFault(err)
+		return
+	}
+	r.sink.infof("Dokploy says deployment %s is done after %s; done is not serving, so the tenant is verified next", rep.DeploymentID, rep.Duration.Round(time.Second))
+	r.verify(ctx, state.Replicas)
+}
+
+// rolloutFault turns a WaitRollout error into the run's outcome, each cause with its own message.
+func (r *run) rolloutFault(err error) {
+	rep := r.rollout
+	var failed *dokploy.RolloutFailedError
+	var wait *dokploy.WaitError
+	switch {
+	case errors.As(err, &failed):
+		rep.DeploymentID, rep.Status, rep.LogTail = failed.Deployment.DeploymentID, failed.Status, failed.LogTail
+		r.fail(ExitFailed, OutcomeFailed, fmt.Sprintf("Dokploy deployment %s ended with status %s", failed.Deployment.DeploymentID, failed.Status))
+		if failed.LogTail != "" {
+			r.sink.block("Dokploy deployment "+failed.Deployment.DeploymentID+" log tail (secrets redacted)", r.red.String(failed.LogTail))
+		} else {
+			r.notes = append(r.notes, "the deployment log tail could not be read")
+		}
+	case errors.As(err, &wait):
+		if wait.Deployment != nil {
+			rep.DeploymentID, rep.Status = wait.Deployment.DeploymentID, wait.Deployment.Status
+		}
+		rep.Duration = wait.Elapsed
+		switch {
+		case errors.Is(err, dokploy.ErrLostJob):
+			r.fail(ExitUnknown, OutcomeError, fmt.Sprintf("lost job: Dokploy accepted the %s but no deployment row appeared and the queue no longer lists it (a Dokploy restart drops its in-memory queue); trigger it again", rep.Trigger))
+		case errors.Is(err, dokploy.ErrStuckRunning):
+			r.fail(ExitUnknown, OutcomeError, fmt.Sprintf("stuck: deployment %s stays running but Dokploy no longer works on it; check the Dokploy server and cancel the row", rep.DeploymentID))
+		default:
+			r.fail(ExitUnknown, OutcomeError, fmt.Sprintf("rollout timeout: the deployment did not finish within rollout-timeout %s (last status %q)", r.cfg.RolloutTimeout, wait.Status))
+		}
+	default:
+		r.dokployFault("follow the rollout", err)
+		return
+	}
+	rep.Error = r.failure
+	r.sink.annotate("error", r.failure)
+}
+
+// dokployFault reports a Dokploy API failure: exit 3, nothing half-written left unreported.
+func (r *run) dokployFault(what string, err error) {
+	msg := "Dokploy: could not " + what + ": " + r.red.String(err.Error())
+	if errors.Is(err, dokploy.ErrUnauthorized) {
+		msg = "Dokploy: API key rejected (expired, revoked or rate-limited) while trying to " + what
+	}
+	if r.rollout != nil && r.rollout.EnvChanged && !r.rollout.Triggered {
+		msg += "; note: the identity was already written into the env"
+	}
+	r.fail(ExitUnknown, OutcomeError, msg)
+	if r.rollout != nil {
+		r.rollout.Error = msg
+	}
+	r.sink.annotate("error", msg)
+}
+
+// confirmWrite compares what was read back with what was written.
+func confirmWrite(written, readBack string) string {
+	want, got := dokploy.ParseEnv(written), dokploy.ParseEnv(readBack)
+	var lost, changed []string
+	for _, k := range identity.EnvKeys {
+		if got[k] != want[k] {
+			lost = append(lost, k)
+		}
+	}
+	for k, v := range want {
+		if isIdentityKey(k) {
+			continue
+		}
+		if gv, ok := got[k]; !ok || gv != v {
+			changed = append(changed, k)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			changed = append(changed, k)
+		}
+	}
+	switch {
+	case len(lost) > 0:
+		return "the identity keys did not persist (" + strings.Join(lost, ", ") + ")"
+	case len(changed) > 0:
+		return "other keys changed while the identity was written (" + strings.Join(sortedUnique(changed), ", ") + ")"
+	}
+	return ""
+}
+
+func isIdentityKey(k string) bool {
+	for _, e := range identity.EnvKeys {
+		if e == k {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedUnique(ss []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	sortStrings(out)
+	return out
+}
+
+var (
+	envFileRE   = regexp.MustCompile(`(?m)^\s*env_file\s*:`)
+	forwardedRE = regexp.MustCompile(`\$\{?LAUNCHPLANE_(RUNTIME_IDENTITY_JSON|DEPLOYMENT_RECORD_ID|ARTIFACT_ID|SOURCE_GIT_REF)\b`)
+)
+
+// composeWarning says when a compose file visibly neither loads .env nor forwards the identity
+// keys: Dokploy's .env is for interpolation only, so the identity would never reach a container.
+func composeWarning(file string) string {
+	if strings.TrimSpace(file) == "" {
+		return ""
+	}
+	if envFileRE.MatchString(file) && strings.Contains(file, ".env") { // env_file: .env, a list, or path: .env
+		return ""
+	}
+	if forwardedRE.MatchString(file) {
+		return ""
+	}
+	return "the compose file neither loads .env (env_file: .env) nor forwards LAUNCHPLANE_* (environment: LAUNCHPLANE_RUNTIME_IDENTITY_JSON: ${LAUNCHPLANE_RUNTIME_IDENTITY_JSON}), so the identity will not reach the containers; see docs/dokploy-service-deployments.md"
+}
+
+// patience is how long a job may be missing from both the rows and the queue, or a row may stay
+// running with no active job, before it counts as lost or stuck: a tenth of rollout-timeout,
+// between 5s and 60s, so a short rollout-timeout also detects these quickly.
+func patience(rolloutTimeout time.Duration) time.Duration {
+	return min(max(rolloutTimeout/10, 5*time.Second), 60*time.Second)
+}

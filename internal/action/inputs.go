@@ -1,0 +1,83 @@
+package action
+
+// Input describes one action input. The table below is the single source of the inputs: action.yml
+// and the README's inputs table are generated from it (TestActionYAML keeps them in step), and every
+// default lives here, so the CLI, which has no action.yml, behaves the same.
+type Input struct {
+	Name    string
+	Default string // the default the program applies; "" means none
+	// ActionDefault, when set, is the default action.yml declares instead (an expression the
+	// runner evaluates, such as ${{ github.token }}).
+	ActionDefault string
+	Description   string
+	Secret        bool // masked and redacted wherever it could appear
+}
+
+// Inputs lists every input, in the order action.yml shows them.
+var Inputs = []Input{
+	{Name: "mode", Description: "deploy, inject, verify or render. Default: deploy when a Dokploy target is given, else verify."},
+	{Name: "product", Description: "Identity field product (may be empty)."},
+	{Name: "context", Description: "Identity field context (required unless an identity or record gives it)."},
+	{Name: "instance", Description: "Identity field instance. Default on pull_request events: pr-<number>."},
+	{Name: "environment-kind", Description: "stable or preview. Default: preview on pull_request events, else stable."},
+	{Name: "deployment-record-id", Description: "Launchplane deployment record id. Default in deploy, inject and render: deployment-<YYYYMMDDTHHMMSSZ>-<context>-<instance>."},
+	{Name: "artifact-id", Description: "The shipped artifact. Default: image-reference when only that is given."},
+	{Name: "source-git-ref", Description: "Source commit. Default: the PR head SHA on pull_request events, else GITHUB_SHA."},
+	{Name: "image-reference", Description: "Image reference (shown, not compared)."},
+	{Name: "release-tuple-id", Description: "Release tuple id (shown, not compared)."},
+	{Name: "preview-id", Description: "Preview id. Default on pull_request events: pr-<number>."},
+	{Name: "preview-generation-id", Description: "Preview generation id."},
+	{Name: "identity-json", Description: "A whole expected identity as JSON (explicit field inputs override its fields)."},
+	{Name: "identity-file", Description: "Path of a file holding a whole expected identity as JSON."},
+	{Name: "health-url", Description: "Tenant health JSON endpoint."},
+	{Name: "base-url", Description: "Tenant base URL for the well-known document and headers. Default: the origin of health-url."},
+	{Name: "require-identity", Default: "false", Description: "Fail the step (exit 1) on anything but a confirmed match, unverifiable included."},
+	{Name: "verify-timeout", Default: "3m", Description: "How long to wait for a confirmed match (Go duration)."},
+	{Name: "confirmations", Default: "auto", Description: "Consecutive matching answers needed: a number, or auto (1, or 2 x replicas when the Dokploy target runs more than one)."},
+	{Name: "dokploy-url", Description: "Dokploy instance base URL (the client adds /api/)."},
+	{Name: "dokploy-api-key", Description: "Dokploy API key (x-api-key).", Secret: true},
+	{Name: "dokploy-application-id", Description: "Dokploy application to patch and deploy (exactly one target)."},
+	{Name: "dokploy-compose-id", Description: "Dokploy compose service to patch and deploy (exactly one target)."},
+	{Name: "redeploy", Default: "false", Description: "Trigger redeploy instead of deploy."},
+	{Name: "rollout-timeout", Default: "10m", Description: "How long to wait for the Dokploy deployment (Go duration)."},
+	{Name: "github-token", ActionDefault: "${{ github.token }}", Description: "Token for the GitHub deployment and statuses.", Secret: true},
+	{Name: "github-deployment", Default: "true", Description: "Create a GitHub deployment and statuses (deploy and verify modes)."},
+	{Name: "github-environment", Description: "GitHub environment name. Default: <context>/<instance>."},
+	{Name: "environment-url", Description: "Link shown on the deployment. Default: base-url."},
+	{Name: "commit-status", Default: "false", Description: "Also post a commit status runtime-identity/<context>/<instance>."},
+	{Name: "launchplane-url", Description: "Launchplane base URL, to read the expected identity from a record (with deployment-record-id)."},
+	{Name: "launchplane-audience", Description: "OIDC audience for Launchplane. Default: the Launchplane host."},
+	{Name: "launchplane-token", Description: "Bearer token for Launchplane, for local CLI use only (the Action uses OIDC).", Secret: true},
+	{Name: "launchplane-report", Default: "false", Description: "Post the verification evidence back to Launchplane."},
+}
+
+// Output describes one action output.
+type Output struct {
+	Name        string
+	Description string
+}
+
+// Outputs lists every output the action sets.
+var Outputs = []Output{
+	{"status", "The verdict: unchecked, match, mismatch, missing, malformed or unverifiable."},
+	{"identity-json", "The expected identity's canonical JSON."},
+	{"digest", "sha256:<hex> of the canonical JSON."},
+	{"breadcrumb", "Short display string: product/context/instance deployment_record_id @sha7."},
+	{"deployment-record-id", "The expected deployment record id."},
+	{"mismatched-fields", "Comma-separated fields that differ (empty unless mismatch)."},
+	{"observed-json", "The identity the tenant reported, as JSON on one line (empty when none)."},
+	{"dokploy-deployment-id", "The Dokploy deployment this run followed."},
+	{"github-deployment-id", "The GitHub deployment this run created."},
+	{"evidence-path", "Absolute path of the evidence JSON file."},
+	{"time-to-match-ms", "Milliseconds from the first probe to the confirmed match (empty without one)."},
+	{"env-lines", "The four LAUNCHPLANE_* env lines, newline-separated (render mode)."},
+}
+
+func lookupInput(name string) (Input, bool) {
+	for _, in := range Inputs {
+		if in.Name == name {
+			return in, true
+		}
+	}
+	return Input{}, false
+}
