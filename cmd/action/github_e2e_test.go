@@ -115,6 +115,7 @@ func TestGitHubDeploymentCalls(t *testing.T) {
 					t.Errorf("commit statuses = %+v", cs)
 				}
 			}
+			checkGolden(t, "github-"+strings.ReplaceAll(tt.name, " ", "-"), res)
 			for _, c := range gh.Calls() {
 				if strings.Contains(c.Body, ghToken) {
 					t.Errorf("a GitHub request body carries the token")

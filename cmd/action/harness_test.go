@@ -157,6 +157,9 @@ func runAsRunner(t *testing.T, o runnerOpts) result {
 		}
 		res.evidence, _ = os.ReadFile(p)
 		res.files["evidence"] = res.evidence
+		validateEvidence(t, res.evidence)
+	} else if res.code != 2 {
+		t.Errorf("no evidence-path output: every run that gets past its inputs writes evidence")
 	}
 	return res
 }

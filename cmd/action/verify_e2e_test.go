@@ -151,6 +151,9 @@ func TestVerifyAsRunner(t *testing.T) {
 				if !strings.Contains(res.summary, string(tt.status)) {
 					t.Errorf("summary does not state the verdict %s:\n%s", tt.status, res.summary)
 				}
+				if !required {
+					checkGolden(t, "verify-"+strings.ReplaceAll(tt.name, " ", "-"), res)
+				}
 				if len(res.evidence) == 0 || !json.Valid(res.evidence) {
 					t.Errorf("evidence file missing or not JSON: %q", res.evidence)
 				}

@@ -103,6 +103,7 @@ func (r *run) dokploy(ctx context.Context) {
 		r.notes = append(r.notes, "the env already carried this identity, so nothing was written")
 	}
 	if r.cfg.Mode == ModeInject {
+		r.verdict.Detail = "Inject mode writes the identity only; another step deploys, and nothing was verified."
 		r.unavailable["observed_runtime_identity"] = "inject mode does not deploy or probe; another step deploys"
 		return
 	}

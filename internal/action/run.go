@@ -81,6 +81,7 @@ func (r *run) main(ctx context.Context, get func(string) string, mode string) in
 
 	switch cfg.Mode {
 	case ModeRender:
+		r.verdict.Detail = "Render mode assembles the identity only; nothing was verified."
 		r.unavailable["observed_runtime_identity"] = "render mode does not probe the tenant"
 		r.unavailable["dokploy"] = "render mode does not deploy"
 	case ModeVerify:
@@ -154,13 +155,16 @@ func (r *run) verify(ctx context.Context, replicas int) {
 	}
 }
 
-// fail records a failure; the first one decides the exit code.
+// fail records a failure; the first one decides the exit code. Before the tenant was probed,
+// the verdict says why it was not.
 func (r *run) fail(code int, outcome summary.Outcome, reason string) {
 	if r.exit != ExitOK {
 		return
 	}
 	r.exit, r.outcome, r.failure = code, outcome, reason
+	if r.probe == nil {
+		r.verdict.Detail = "The tenant was not verified: " + reason
+	}
 }
-
 
 func sortStrings(ss []string) { sort.Strings(ss) }
