@@ -424,9 +424,11 @@ func patchEnv(text string, vars []identity.EnvVar) (string, patchMode) {
 
 // patchCarefully is the slow path for texts where the plain plan changes how
 // something else parses. It walks our definitions in order and, for each,
-// keeps the first variant that leaves every other definition as it was:
-// rewrite (unquoted, then quoted), remove, or leave alone. Keys whose value is
-// still wrong are then added after everything else.
+// keeps the first variant that leaves every other definition as it was: for a
+// duplicate, removal; then rewriting it unquoted, then quoted with each quote
+// character; else it leaves the definition alone. Keys whose value is still
+// wrong are then added with patchPlacements; as a last resort the text is left
+// whole and all vars are added to it.
 func patchCarefully(doc *envDoc, vars []identity.EnvVar, wantVal, want map[string]string, eol string) (string, bool) {
 	type item struct {
 		key, value string
@@ -437,7 +439,7 @@ func patchCarefully(doc *envDoc, vars []identity.EnvVar, wantVal, want map[strin
 		expected[i] = item{key: def.key, value: def.value}
 	}
 	sameSeq := func(text string) bool {
-		defs := envScan(envAnalyze(text).norm)
+		defs := envAnalyze(text).defs
 		n := 0
 		for _, it := range expected {
 			if it.drop {

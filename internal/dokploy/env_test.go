@@ -276,6 +276,10 @@ func TestPatchEnvNoop(t *testing.T) {
 		{"already set quoted with export and comment", "export LAUNCHPLANE_ARTIFACT_ID = 'art-2' # keep\r\n", envTestVars[2:3]},
 		{"all four set", "LAUNCHPLANE_RUNTIME_IDENTITY_JSON=" + envTestVars[0].Value + "\nLAUNCHPLANE_DEPLOYMENT_RECORD_ID=dep-2\nLAUNCHPLANE_ARTIFACT_ID=\"art-2\"\nLAUNCHPLANE_SOURCE_GIT_REF=main@abc123", envTestVars},
 		{"repeated var, last value set", "LAUNCHPLANE_ARTIFACT_ID=b\n", []identity.EnvVar{{Key: identity.EnvArtifactID, Value: "a"}, {Key: identity.EnvArtifactID, Value: "b"}}},
+		// Vars the contract rules out cannot be written so that dotenv reads
+		// them back; PatchEnv then changes nothing rather than break the env.
+		{"unsafe value", "A=1\n", []identity.EnvVar{{Key: identity.EnvArtifactID, Value: "a b#c"}}},
+		{"key dotenv cannot read", "A=1\n", []identity.EnvVar{{Key: "BAD KEY", Value: "x"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
