@@ -78,6 +78,14 @@ func (r *run) dokploy(ctx context.Context) {
 	}
 
 	patched, changed := dokploy.PatchEnv(state.Env, r.expected.EnvVars())
+	// PatchEnv returns the text unchanged when no edit would keep every other variable as it
+	// parses today (an unterminated quote can swallow later lines); never deploy then.
+	if got := dokploy.ParseEnv(patched); !carries(got, r.expected.EnvVars()) {
+		r.fail(ExitUnknown, OutcomeError, "the env of "+target.String()+" cannot be patched without changing how its other variables parse (look for an unterminated quote); nothing was written")
+		rep.Error = r.failure
+		r.sink.annotate("error", r.failure)
+		return
+	}
 	rep.EnvChanged = changed
 	if changed {
 		if err := client.WriteEnv(ctx, state, patched); err != nil {
@@ -291,4 +299,14 @@ func composeWarning(file string) string {
 // between 5s and 60s, so a short rollout-timeout also detects these quickly.
 func patience(rolloutTimeout time.Duration) time.Duration {
 	return min(max(rolloutTimeout/10, 5*time.Second), 60*time.Second)
+}
+
+// carries reports whether the parsed env holds every var with its value.
+func carries(env map[string]string, vars []identity.EnvVar) bool {
+	for _, kv := range vars {
+		if v, ok := env[kv.Key]; !ok || v != kv.Value {
+			return false
+		}
+	}
+	return true
 }

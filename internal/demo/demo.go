@@ -168,7 +168,33 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	code := action.Main(ctx, action.Env{Args: argv, Getenv: demoEnv, Stdout: stdout, Stderr: stderr})
 	fmt.Fprintf(stderr, "\ndemo %q finished with exit code %d (designed: %d)\n", sc.Name, code, sc.Exit)
+	fmt.Fprintf(stderr, "Dokploy API calls: %s\n", CallSummary(fake.Server))
 	return code
+}
+
+// CallSummary counts the API requests the fake received, by operation, busiest first.
+func CallSummary(s *dokploytest.Server) string {
+	counts := map[string]int{}
+	total := 0
+	for _, r := range s.Requests() {
+		counts[strings.TrimPrefix(r.Path, "/api/")]++
+		total++
+	}
+	ops := make([]string, 0, len(counts))
+	for op := range counts {
+		ops = append(ops, op)
+	}
+	sort.Slice(ops, func(i, j int) bool {
+		if counts[ops[i]] != counts[ops[j]] {
+			return counts[ops[i]] > counts[ops[j]]
+		}
+		return ops[i] < ops[j]
+	})
+	parts := make([]string, len(ops))
+	for i, op := range ops {
+		parts[i] = fmt.Sprintf("%s %d", op, counts[op])
+	}
+	return fmt.Sprintf("%d in all (%s)", total, strings.Join(parts, ", "))
 }
 
 // demoEnv hides the machine's environment from the run (the demo is not a GitHub job), except
