@@ -167,6 +167,12 @@ func (r *run) dokploy(ctx context.Context) {
 		return
 	}
 	r.sink.infof("Dokploy says deployment %s is done after %s; done is not serving, so the tenant is verified next", rep.DeploymentID, rep.Duration.Round(time.Second))
+	if r.cfg.HealthURL == "" && r.cfg.BaseURL == "" {
+		if base := domainURL(state); base != "" {
+			r.cfg.BaseURL = base
+			r.notes = append(r.notes, "no health-url or base-url was given: the tenant was probed at the target's first Dokploy domain, "+base)
+		}
+	}
 	r.verify(ctx, state.Replicas)
 }
 
@@ -309,4 +315,30 @@ func carries(env map[string]string, vars []identity.EnvVar) bool {
 		}
 	}
 	return true
+}
+
+// domainURL is the base URL of the target's first Dokploy domain, or "".
+func domainURL(s *dokploy.TargetState) string {
+	var domains []dokploy.Domain
+	switch {
+	case s.Application != nil:
+		domains = s.Application.Domains
+	case s.Compose != nil:
+		domains = s.Compose.Domains
+	}
+	for _, d := range domains {
+		if d.Host == "" || strings.ContainsAny(d.Host, "/?#@ ") {
+			continue
+		}
+		scheme := "http"
+		if d.HTTPS {
+			scheme = "https"
+		}
+		u := scheme + "://" + d.Host
+		if d.Path != nil && *d.Path != "" && *d.Path != "/" {
+			u += "/" + strings.Trim(*d.Path, "/")
+		}
+		return u
+	}
+	return ""
 }
