@@ -67,12 +67,20 @@ func TestDeployScenarios(t *testing.T) {
 			}
 			calls := func(op string) int { return f.Server.Calls(op) }
 			switch sc.Name {
+			case "error", "lost", "stuck", "unauthorized", "timeout", "concurrent", "compose-no-env":
+				// These end the same way every time; the others race a stale window.
+				checkGolden(t, "deploy-"+sc.Name, res)
+			}
+			switch sc.Name {
 			case "happy", "stale", "mixed", "5xx":
 				if res.outputs["dokploy-deployment-id"] == "" || res.outputs["time-to-match-ms"] == "" {
 					t.Errorf("outputs = %v, want dokploy-deployment-id and time-to-match-ms", res.outputs)
 				}
 				if calls("application.saveEnvironment") != 1 || calls("application.deploy") != 1 {
 					t.Errorf("saveEnvironment %d, deploy %d calls; want 1 and 1", calls("application.saveEnvironment"), calls("application.deploy"))
+				}
+				if sc.Name == "5xx" && calls("application.one") < 4 {
+					t.Errorf("application.one called %d times; the 500 burst must have been retried (2 failures, the read, the confirming read)", calls("application.one"))
 				}
 			case "compose":
 				if calls("compose.update") != 1 || calls("compose.deploy") != 1 || calls("application.saveEnvironment") != 0 {

@@ -2,10 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/launchplane/runtime-identity/internal/demo"
 	"github.com/launchplane/runtime-identity/internal/ghdeploy/ghdeploytest"
 )
 
@@ -19,6 +23,8 @@ func TestGitHubDeploymentCalls(t *testing.T) {
 		scenario   string // a deploy scenario; "" runs verify against handler
 		handler    string // verify tenant: match, stale, missing, html
 		fault      *ghdeploytest.Fault
+		faultLate  bool // arm the fault once the tenant is first probed: it hits the final status
+		required   bool
 		commit     bool
 		code       int
 		status     string
@@ -40,18 +46,26 @@ func TestGitHubDeploymentCalls(t *testing.T) {
 			fault: &ghdeploytest.Fault{Kind: ghdeploytest.ServerError, Operation: "repos/create-deployment-status", Status: 503},
 			// in_progress fails three times (retried, then given up: a warning), the final status lands.
 			ops: []string{"repos/create-deployment", "repos/create-deployment-status", "repos/create-deployment-status", "repos/create-deployment-status", "repos/create-deployment-status"}, finalState: "failure"},
+		{name: "5xx on the final status, required", handler: "stale", status: "mismatch", warning: true, required: true, code: 1,
+			fault: &ghdeploytest.Fault{Kind: ghdeploytest.ServerError, Operation: "repos/create-deployment-status", Status: 502}, faultLate: true,
+			// the final status fails three times and is given up: the deployment stays in_progress,
+			// and the verdict and exit code are what they would have been.
+			ops: []string{"repos/create-deployment", "repos/create-deployment-status", "repos/create-deployment-status", "repos/create-deployment-status", "repos/create-deployment-status"}, finalState: "in_progress"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			gh := ghdeploytest.NewServer(t, ghdeploytest.WithToken(ghToken))
-			if tt.fault != nil {
+			if tt.fault != nil && !tt.faultLate {
 				gh.FailNext(3, *tt.fault)
 			}
+			var armed atomic.Bool
 			env := map[string]string{"GITHUB_API_URL": gh.URL()}
 			var res result
+			var fake *demo.Fake
 			if tt.scenario != "" {
 				f := startScenario(t, tt.scenario)
+				fake = f
 				in := deployInputs(f)
 				in["github-deployment"] = "true"
 				res = runAsRunner(t, runnerOpts{inputs: in, env: env})
@@ -62,8 +76,14 @@ func TestGitHubDeploymentCalls(t *testing.T) {
 					"missing": `{"status":"ok"}`,
 					"html":    "<html></html>",
 				}[tt.handler]
-				in := prInputs(tenant(t, serveJSON(200, body)))
-				in["commit-status"] = map[bool]string{true: "true", false: "false"}[tt.commit]
+				in := prInputs(tenant(t, func(w http.ResponseWriter, r *http.Request) {
+					if tt.faultLate && armed.CompareAndSwap(false, true) {
+						gh.FailNext(3, *tt.fault)
+					}
+					serveJSON(200, body)(w, r)
+				}))
+				in["commit-status"] = fmt.Sprint(tt.commit)
+				in["require-identity"] = fmt.Sprint(tt.required)
 				res = runAsRunner(t, runnerOpts{inputs: in, env: env, eventName: "pull_request", event: prEvent()})
 			}
 			if res.code != tt.code || res.outputs["status"] != tt.status {
@@ -97,7 +117,7 @@ func TestGitHubDeploymentCalls(t *testing.T) {
 			if last.State != tt.finalState {
 				t.Errorf("final status %q, want %q", last.State, tt.finalState)
 			}
-			if !strings.Contains(last.Description, tt.status) && tt.status != "unchecked" {
+			if !strings.Contains(last.Description, tt.status) && tt.status != "unchecked" && last.State != "in_progress" {
 				t.Errorf("final description %q does not state the verdict %s", last.Description, tt.status)
 			}
 			if last.LogURL != "https://github.com/acme/shop/actions/runs/4242" {
@@ -115,12 +135,15 @@ func TestGitHubDeploymentCalls(t *testing.T) {
 					t.Errorf("commit statuses = %+v", cs)
 				}
 			}
-			checkGolden(t, "github-"+strings.ReplaceAll(tt.name, " ", "-"), res)
+			checkGolden(t, "github-"+strings.NewReplacer(" ", "-", ",", "").Replace(tt.name), res)
 			for _, c := range gh.Calls() {
-				if strings.Contains(c.Body, ghToken) {
-					t.Errorf("a GitHub request body carries the token")
+				for _, s := range append(demo.Secrets(), ghToken) {
+					if strings.Contains(c.Body, s) || strings.Contains(c.Path, s) {
+						t.Errorf("GitHub request %s %s carries a planted secret %q", c.Method, c.Path, s)
+					}
 				}
 			}
+			assertNoLeak(t, res, fake)
 		})
 	}
 }

@@ -24,8 +24,9 @@ var normalizers = []struct {
 	{regexp.MustCompile(`http://127\.0\.0\.1:\d+`), "http://127.0.0.1:PORT"},
 	{regexp.MustCompile(`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z`), "TIME"},
 	{regexp.MustCompile(`\b(\d+h)?(\d+m)?\d+(\.\d+)?(ms|s|µs)\b`), "DUR"},
-	{regexp.MustCompile(`attempts: \d+`), "attempts: N"},
+	{regexp.MustCompile(`attempts: \d+ ·`), "attempts: N ·"},
 	{regexp.MustCompile(`after \d+ attempts`), "after N attempts"},
+	{regexp.MustCompile(`(?m)^- first seen: .*$`), "- first seen: ..."},
 }
 
 func normalize(s string, ids ...string) string {

@@ -25,7 +25,7 @@ func realMain(ctx context.Context, args []string) int {
 	if len(args) > 0 {
 		switch args[0] {
 		case "demo":
-			return demo.Main(ctx, args[1:], os.Stdout, os.Stderr)
+			return demo.Main(ctx, args[1:], os.Getenv, os.Stdout, os.Stderr)
 		case demo.TenantCommand:
 			// The example tenant, run as a real process by the demo and the end-to-end tests.
 			if err := app.Serve(ctx, os.Getenv, os.Stdout); err != nil {

@@ -98,7 +98,6 @@ var fieldInputs = map[string]string{
 func (c *Config) HasDokployTarget() bool { return c.ApplicationID != "" || c.ComposeID != "" }
 
 // parseConfig reads every input through get (absent and empty are the same) and checks them all.
-// readFile reads identity-file.
 func parseConfig(get func(string) string) (*Config, error) {
 	var errs ConfigErrors
 	bad := func(input, format string, args ...any) {

@@ -52,11 +52,17 @@ func MarkdownTables() string {
 		if def != "" {
 			def = "`" + def + "`"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", in.Name, def, strings.ReplaceAll(in.Description, "|", `\|`))
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", in.Name, def, mdCell(in.Description))
 	}
 	b.WriteString("\n| output | description |\n|---|---|\n")
 	for _, out := range Outputs {
-		fmt.Fprintf(&b, "| `%s` | %s |\n", out.Name, strings.ReplaceAll(out.Description, "|", `\|`))
+		fmt.Fprintf(&b, "| `%s` | %s |\n", out.Name, mdCell(out.Description))
 	}
 	return b.String()
+}
+
+// mdCell escapes a description for a Markdown table cell: pipes, and angle brackets, which
+// GitHub would read as HTML tags and drop (<context>/<instance>).
+func mdCell(s string) string {
+	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;").Replace(s)
 }

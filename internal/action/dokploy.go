@@ -39,8 +39,11 @@ func (r *run) dokploy(ctx context.Context) {
 	}
 	rep := &rolloutReport{Target: target}
 	r.rollout = rep
-	client, err := dokploy.New(r.cfg.DokployURL, r.cfg.DokployAPIKey,
-		dokploy.WithHTTPClient(r.env.HTTPClient), dokploy.WithSleep(r.env.Sleep), dokploy.WithClock(r.env.Now))
+	opts := []dokploy.Option{dokploy.WithSleep(r.env.Sleep), dokploy.WithClock(r.env.Now)}
+	if r.env.HTTPClient != nil {
+		opts = append(opts, dokploy.WithHTTPClient(r.env.HTTPClient))
+	}
+	client, err := dokploy.New(r.cfg.DokployURL, r.cfg.DokployAPIKey, opts...)
 	if err != nil {
 		r.exit = r.configError(&ConfigError{Input: "dokploy-url", Problem: err.Error()})
 		r.outcome = OutcomeError
@@ -63,7 +66,7 @@ func (r *run) dokploy(ctx context.Context) {
 		return
 	}
 	// Mask before anything read from Dokploy can be printed.
-	r.mask(state.Secrets()...)
+	r.maskTarget(state.Secrets())
 	rep.Name, rep.Replicas = state.Name, state.Replicas
 	if target.Kind == dokploy.KindCompose {
 		if w := composeWarning(state.ComposeFile); w != "" {
@@ -72,18 +75,12 @@ func (r *run) dokploy(ctx context.Context) {
 		}
 	}
 
-	// Only deploy and verify runs create a GitHub deployment, and only once the target is known.
-	if r.cfg.Mode == ModeDeploy {
-		r.startGitHub(ctx)
-	}
-
 	patched, changed := dokploy.PatchEnv(state.Env, r.expected.EnvVars())
 	// PatchEnv returns the text unchanged when no edit would keep every other variable as it
 	// parses today (an unterminated quote can swallow later lines); never deploy then.
 	if got := dokploy.ParseEnv(patched); !carries(got, r.expected.EnvVars()) {
 		r.fail(ExitUnknown, OutcomeError, "the env of "+target.String()+" cannot be patched without changing how its other variables parse (look for an unterminated quote); nothing was written")
 		rep.Error = r.failure
-		r.sink.annotate("error", r.failure)
 		return
 	}
 	rep.EnvChanged = changed
@@ -98,12 +95,11 @@ func (r *run) dokploy(ctx context.Context) {
 			r.dokployFault("re-read "+target.String()+" after writing (the write may have landed)", err)
 			return
 		}
-		r.mask(again.Secrets()...)
+		r.maskTarget(again.Secrets())
 		if problem := confirmWrite(patched, again.Env); problem != "" {
 			r.fail(ExitUnknown, OutcomeError, "concurrent edit: "+problem+"; the deployment was not triggered, check the env of "+target.String())
 			rep.Error = r.failure
-			r.sink.annotate("error", r.failure)
-			return
+				return
 		}
 		r.sink.infof("confirmed: the identity keys persisted and no other key changed")
 	} else {
@@ -116,6 +112,9 @@ func (r *run) dokploy(ctx context.Context) {
 		return
 	}
 
+	// The GitHub deployment opens once the identity is safely in the env, right before the
+	// trigger: a run that stopped earlier deployed nothing.
+	r.startGitHub(ctx)
 	before, err := client.Snapshot(ctx, target)
 	if err != nil {
 		r.dokployFault("list the deployments of "+target.String(), err)
@@ -208,7 +207,6 @@ func (r *run) rolloutFault(err error) {
 		return
 	}
 	rep.Error = r.failure
-	r.sink.annotate("error", r.failure)
 }
 
 // dokployFault reports a Dokploy API failure: exit 3, nothing half-written left unreported.
@@ -224,7 +222,6 @@ func (r *run) dokployFault(what string, err error) {
 	if r.rollout != nil {
 		r.rollout.Error = msg
 	}
-	r.sink.annotate("error", msg)
 }
 
 // confirmWrite compares what was read back with what was written.
@@ -341,4 +338,19 @@ func domainURL(s *dokploy.TargetState) string {
 		return u
 	}
 	return ""
+}
+
+// maskTarget masks the target's env, build args, build secrets and registry password, except
+// values that are part of the expected identity (an IMAGE=<artifact> key, say): those are
+// public by design, and masking them would blank the identity out of every output.
+func (r *run) maskTarget(values []string) {
+	public := string(r.expected.Canonical())
+	secrets := make([]string, 0, len(values))
+	for _, v := range values {
+		if t := strings.TrimSpace(v); t != "" && strings.Contains(public, t) {
+			continue
+		}
+		secrets = append(secrets, v)
+	}
+	r.mask(secrets...)
 }

@@ -45,10 +45,10 @@ var Inputs = []Input{
 	{Name: "github-environment", Description: "GitHub environment name. Default: <context>/<instance>."},
 	{Name: "environment-url", Description: "Link shown on the deployment. Default: base-url."},
 	{Name: "commit-status", Default: "false", Description: "Also post a commit status runtime-identity/<context>/<instance>."},
-	{Name: "launchplane-url", Description: "Launchplane base URL, to read the expected identity from a record (with deployment-record-id)."},
-	{Name: "launchplane-audience", Description: "OIDC audience for Launchplane. Default: the Launchplane host."},
-	{Name: "launchplane-token", Description: "Bearer token for Launchplane, for local CLI use only (the Action uses OIDC).", Secret: true},
-	{Name: "launchplane-report", Default: "false", Description: "Post the verification evidence back to Launchplane."},
+	{Name: "launchplane-url", Description: "Not supported yet (rejected): Launchplane base URL, to read the expected identity from a record."},
+	{Name: "launchplane-audience", Description: "Not supported yet (unused): OIDC audience for Launchplane."},
+	{Name: "launchplane-token", Description: "Not supported yet (unused): bearer token for Launchplane, for local CLI use.", Secret: true},
+	{Name: "launchplane-report", Default: "false", Description: "Not supported yet (true is rejected): post the verification evidence back to Launchplane."},
 }
 
 // Output describes one action output.
@@ -70,7 +70,7 @@ var Outputs = []Output{
 	{"github-deployment-id", "The GitHub deployment this run created."},
 	{"evidence-path", "Absolute path of the evidence JSON file."},
 	{"time-to-match-ms", "Milliseconds from the first probe to the confirmed match (empty without one)."},
-	{"env-lines", "The four LAUNCHPLANE_* env lines, newline-separated (render mode)."},
+	{"env-lines", "The four LAUNCHPLANE_* env lines, one per line (render mode)."},
 }
 
 func lookupInput(name string) (Input, bool) {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"sort"
 	"time"
 
@@ -24,9 +23,12 @@ type Env struct {
 	Getenv func(string) string
 	Stdout io.Writer
 	Stderr io.Writer
-	// Optional; zero values mean the real clock, sleep and HTTP client.
-	Now        func() time.Time
-	Sleep      func(context.Context, time.Duration) error
+	// Optional; zero values mean the real clock and sleep.
+	Now   func() time.Time
+	Sleep func(context.Context, time.Duration) error
+	// HTTPClient, when set, replaces each client's own (tests only). Left nil, every client
+	// keeps its safe default: the Dokploy client refuses redirects, which would carry the API
+	// key and the env to another host, and every client has a timeout.
 	HTTPClient *http.Client
 	ReadFile   func(string) ([]byte, error)
 }
@@ -46,9 +48,6 @@ func (e *Env) fill() {
 	}
 	if e.Sleep == nil {
 		e.Sleep = sleepCtx
-	}
-	if e.HTTPClient == nil {
-		e.HTTPClient = &http.Client{}
 	}
 	if e.ReadFile == nil {
 		e.ReadFile = readIdentityFile
@@ -77,6 +76,7 @@ Modes: deploy, inject, verify, render. Every action input is a flag of the same 
   runtime-identity verify --health-url https://app.example.com/api/health --identity-file expected.json
   runtime-identity render --context shop --instance prod --artifact-id ghcr.io/acme/shop@sha256:... --source-git-ref $(git rev-parse HEAD)
 Boolean inputs may be given bare (--require-identity). --expect-file is another name for --identity-file.
+Secrets may come from DOKPLOY_API_KEY, GITHUB_TOKEN and LAUNCHPLANE_TOKEN instead of flags.
 Without arguments the program runs as the GitHub Action and reads INPUT_* variables.
 
 Exit codes: 0 success or soft non-match, 1 rollout failed or required identity not matched,
@@ -139,11 +139,23 @@ func parseArgs(env Env, stderr io.Writer) (get func(string) string, mode string,
 		return nil, "", ExitConfig, true
 	}
 	return func(name string) string {
-		if f, ok := values[name]; ok {
+		if f, ok := values[name]; ok && f.value != "" {
 			return f.value
+		}
+		// Secrets may come from the environment, so they stay out of the process list.
+		if v, ok := secretEnv[name]; ok {
+			return env.Getenv(v)
 		}
 		return ""
 	}, cmd, 0, false
+}
+
+// secretEnv names the environment variables the CLI reads a secret input from when its flag is
+// not given.
+var secretEnv = map[string]string{
+	"dokploy-api-key":   "DOKPLOY_API_KEY",
+	"github-token":      "GITHUB_TOKEN",
+	"launchplane-token": "LAUNCHPLANE_TOKEN",
 }
 
 // inputFlag is a flag.Value for one input; boolean inputs may be given bare.
@@ -194,10 +206,12 @@ func inputIndex(name string) int {
 	return len(Inputs)
 }
 
-// evidenceDir is RUNNER_TEMP when the runner set it, else the system temp dir.
+// evidenceDir is RUNNER_TEMP when the runner set it, else TMPDIR, else /tmp.
 func (r *run) evidenceDir() string {
-	if d := r.env.Getenv("RUNNER_TEMP"); d != "" {
-		return d
+	for _, k := range []string{"RUNNER_TEMP", "TMPDIR"} {
+		if d := r.env.Getenv(k); d != "" {
+			return d
+		}
 	}
-	return os.TempDir()
+	return "/tmp"
 }

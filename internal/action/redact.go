@@ -2,6 +2,7 @@ package action
 
 import (
 	"io"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -35,6 +36,14 @@ func (r *redactor) add(values ...string) []string {
 		parts := []string{v}
 		if strings.ContainsAny(v, "\r\n") {
 			parts = append(parts, strings.FieldsFunc(v, func(c rune) bool { return c == '\n' || c == '\r' })...)
+		}
+		// A connection URL's password may be printed on its own (an authentication error).
+		for _, p := range parts {
+			if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+				if pw, ok := u.User.Password(); ok {
+					parts = append(parts, pw)
+				}
+			}
 		}
 		for _, p := range parts {
 			p = strings.TrimSpace(p)

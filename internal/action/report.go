@@ -110,16 +110,19 @@ func (r *run) description() string {
 // report writes the summary, the outputs, the evidence file and the final annotation.
 func (r *run) report() {
 	rep := r.summaryReport()
+	// Outputs built from validated inputs are written as they are; anything a tenant or Dokploy
+	// reported is cleaned of line breaks, capped and redacted.
 	set := r.sink.setOutput
+	untrusted := func(name, v string) { set(name, r.red.String(cleanOutput(v))) }
 	set("status", string(r.verdict.Status))
 	set("identity-json", string(r.expected.Canonical()))
 	set("digest", r.expected.Digest())
 	set("breadcrumb", r.expected.Breadcrumb())
 	set("deployment-record-id", r.expected.DeploymentRecordID)
 	set("mismatched-fields", strings.Join(r.verdict.Mismatched, ","))
-	set("observed-json", compactJSON(r.observedRaw()))
+	untrusted("observed-json", compactJSON(r.observedRaw()))
 	if r.rollout != nil {
-		set("dokploy-deployment-id", r.rollout.DeploymentID)
+		untrusted("dokploy-deployment-id", r.rollout.DeploymentID)
 	}
 	if r.github != nil && r.github.DeploymentID != 0 {
 		set("github-deployment-id", strconv.FormatInt(r.github.DeploymentID, 10))
@@ -132,7 +135,7 @@ func (r *run) report() {
 		for _, kv := range r.expected.EnvVars() {
 			lines = append(lines, kv.Key+"="+kv.Value)
 		}
-		set("env-lines", strings.Join(lines, " "))
+		set("env-lines", strings.Join(lines, "\n"))
 	}
 	if path, err := r.writeEvidence(rep); err != nil {
 		r.sink.annotate("warning", "evidence file: "+err.Error())
@@ -160,7 +163,9 @@ func (r *run) writeEvidence(rep summary.Report) (string, error) {
 		return "", err
 	}
 	defer f.Close()
-	if _, err := f.WriteString(r.red.String(string(b))); err != nil {
+	// summary.Evidence redacted every value before marshalling; redacting the JSON text again
+	// could corrupt it (a numeric secret inside a number).
+	if _, err := f.Write(b); err != nil {
 		return "", err
 	}
 	return f.Name(), nil

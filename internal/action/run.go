@@ -2,6 +2,7 @@ package action
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"sort"
 	"time"
@@ -90,8 +91,16 @@ func (r *run) main(ctx context.Context, get func(string) string, mode string) in
 		r.verify(ctx, 0)
 	case ModeInject, ModeDeploy:
 		r.dokploy(ctx)
+		if r.exit == ExitConfig {
+			// A bad target found on the first read: nothing was written anywhere.
+			return r.exit
+		}
 	}
-	r.finishGitHub(ctx)
+	// The final status must land even when the run was cancelled (SIGTERM): a GitHub deployment
+	// left in_progress forever misleads everyone who looks at it.
+	finish, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	r.finishGitHub(finish)
 	r.report()
 	return r.exit
 }
@@ -120,6 +129,9 @@ func (r *run) verify(ctx context.Context, replicas int) {
 	if r.cfg.HealthURL == "" && r.cfg.BaseURL == "" {
 		r.unavailable["observed_runtime_identity"] = "no health-url or base-url was given, so the tenant was not probed"
 		r.notes = append(r.notes, "the tenant was not probed: set health-url to verify what it serves")
+		if r.cfg.RequireIdentity {
+			r.fail(ExitFailed, OutcomeFailed, "require-identity is true but there is no tenant URL to probe: set health-url or base-url (the target has no Dokploy domain either)")
+		}
 		return
 	}
 	want := r.expected
@@ -143,13 +155,20 @@ func (r *run) verify(ctx context.Context, replicas int) {
 	}
 	r.probe = &res
 	r.verdict = res.Verdict
-	if s := res.Verdict.Status; s != identity.StatusMatch && s != identity.StatusMismatch {
-		r.unavailable["observed_runtime_identity"] = res.Verdict.Detail
+	if res.Verdict.Status == identity.StatusMatch && !res.Confirmed {
+		// The last answer matched, but not enough in a row: old and new may both still serve.
+		// Calling that a match is exactly the mistake the confirmation rule exists to prevent.
+		r.verdict.Status = identity.StatusUnverifiable
+		r.verdict.Detail = fmt.Sprintf("A match was seen but not confirmed: %d of %d consecutive answers matched before verify-timeout %s; old and new replicas may both still be serving.",
+			res.Confirmations, res.Required, r.cfg.VerifyTimeout)
+	}
+	if s := r.verdict.Status; s != identity.StatusMatch && s != identity.StatusMismatch && r.observedRaw() == nil {
+		r.unavailable["observed_runtime_identity"] = r.verdict.Detail
 	}
 	switch {
-	case res.Verdict.Status == identity.StatusMatch && res.Confirmed:
+	case r.verdict.Status == identity.StatusMatch:
 	case r.cfg.RequireIdentity:
-		r.fail(ExitFailed, OutcomeFailed, "require-identity is true and the verdict is "+string(res.Verdict.Status))
+		r.fail(ExitFailed, OutcomeFailed, "require-identity is true and the verdict is "+string(r.verdict.Status))
 	default:
 		r.outcome = OutcomeWarning
 	}

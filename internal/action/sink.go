@@ -17,6 +17,7 @@ const maxOutputLen = 64 << 10
 
 // sink is where a run's results go: the GitHub runner's file commands, or a terminal.
 type sink interface {
+	// setOutput writes value as it is: the caller cleans and redacts untrusted values.
 	setOutput(name, value string)
 	summary(markdown string)
 	mask(values []string)
@@ -46,7 +47,7 @@ type actionSink struct {
 }
 
 func (s *actionSink) setOutput(name, value string) {
-	s.ga.SetOutput(name, s.red.String(cleanOutput(value)))
+	s.ga.SetOutput(name, value)
 }
 func (s *actionSink) summary(md string) { s.ga.AddStepSummary(s.red.String(md)) }
 func (s *actionSink) mask(values []string) {
@@ -89,7 +90,7 @@ func (s *termSink) setOutput(name, value string) {
 	if s.outputs == nil {
 		s.outputs = map[string]string{}
 	}
-	s.outputs[name] = cleanOutput(value)
+	s.outputs[name] = value
 }
 func (s *termSink) summary(md string) { s.md.WriteString(md) }
 func (s *termSink) mask([]string)     {}

@@ -110,8 +110,10 @@ func Start(sc Scenario, opts dokploytest.Options) (*Fake, error) {
 // Close stops the fake and every tenant process.
 func (f *Fake) Close() { f.Server.Close() }
 
-// Main runs the demo: `runtime-identity demo [--scenario name] [--list]`.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// Main runs the demo: `runtime-identity demo [--scenario name] [--list]`. getenv is the
+// process environment: the demo reads RUNTIME_IDENTITY_CONTRACTS (to validate the fake's
+// requests when set) and TMPDIR, and hides everything else from the run, which is not a GitHub job.
+func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("runtime-identity demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	name := fs.String("scenario", "happy", "scenario to run (see --list)")
@@ -135,14 +137,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "demo: unknown scenario %q; use one of %s\n", *name, strings.Join(names, ", "))
 		return action.ExitConfig
 	}
-	self, err := os.Executable()
+	self, err := executable()
 	if err != nil {
 		fmt.Fprintln(stderr, "demo:", err)
 		return action.ExitUnknown
 	}
 	opts := DefaultOptions()
 	opts.Launcher = dokploytest.ProcessLauncher{Path: self, Args: []string{TenantCommand}}
-	if dir := os.Getenv(contracttest.EnvDir); dir != "" {
+	if dir := getenv(contracttest.EnvDir); dir != "" {
 		if spec, err := contracttest.Open(dir, contracttest.Dokploy); err == nil {
 			opts.Spec = spec
 		}
@@ -166,7 +168,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for _, k := range keys {
 		argv = append(argv, "--"+k+"="+fake.Inputs[k])
 	}
-	code := action.Main(ctx, action.Env{Args: argv, Getenv: demoEnv, Stdout: stdout, Stderr: stderr})
+	runEnv := func(k string) string {
+		if k == "TMPDIR" {
+			return getenv(k)
+		}
+		return ""
+	}
+	code := action.Main(ctx, action.Env{Args: argv, Getenv: runEnv, Stdout: stdout, Stderr: stderr})
 	fmt.Fprintf(stderr, "\ndemo %q finished with exit code %d (designed: %d)\n", sc.Name, code, sc.Exit)
 	fmt.Fprintf(stderr, "Dokploy API calls: %s\n", CallSummary(fake.Server))
 	return code
@@ -197,11 +205,5 @@ func CallSummary(s *dokploytest.Server) string {
 	return fmt.Sprintf("%d in all (%s)", total, strings.Join(parts, ", "))
 }
 
-// demoEnv hides the machine's environment from the run (the demo is not a GitHub job), except
-// what locates the temp dir.
-func demoEnv(k string) string {
-	if k == "TMPDIR" {
-		return os.Getenv(k)
-	}
-	return ""
-}
+// executable is the running binary, which also serves the example tenant (TenantCommand).
+var executable = os.Executable

@@ -193,7 +193,7 @@ func (c *Client) CreateDeployment(ctx context.Context, req DeploymentRequest) (i
 		body.Description = github.String(req.Description)
 	}
 	var id int64
-	err := c.do(ctx, op, func(ctx context.Context, gh *github.Client) (*github.Response, error) {
+	err := c.do(ctx, op, true, func(ctx context.Context, gh *github.Client) (*github.Response, error) {
 		d, resp, err := gh.Repositories.CreateDeployment(ctx, c.owner, c.repo, body)
 		if err == nil {
 			id = d.GetID()
@@ -262,7 +262,7 @@ func (c *Client) CreateStatus(ctx context.Context, deploymentID int64, req Statu
 	if req.Environment != "" {
 		body.Environment = github.String(req.Environment)
 	}
-	return c.do(ctx, op, func(ctx context.Context, gh *github.Client) (*github.Response, error) {
+	return c.do(ctx, op, false, func(ctx context.Context, gh *github.Client) (*github.Response, error) {
 		_, resp, err := gh.Repositories.CreateDeploymentStatus(ctx, c.owner, c.repo, deploymentID, body)
 		return resp, err
 	})
@@ -291,7 +291,7 @@ func (c *Client) CreateCommitStatus(ctx context.Context, sha, statusContext, sta
 	if targetURL != "" {
 		body.TargetURL = github.String(targetURL)
 	}
-	return c.do(ctx, op, func(ctx context.Context, gh *github.Client) (*github.Response, error) {
+	return c.do(ctx, op, false, func(ctx context.Context, gh *github.Client) (*github.Response, error) {
 		_, resp, err := gh.Repositories.CreateStatus(ctx, c.owner, c.repo, sha, body)
 		return resp, err
 	})

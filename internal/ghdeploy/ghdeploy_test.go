@@ -376,14 +376,20 @@ func TestRetryPolicy(t *testing.T) {
 			opts:      []ghdeploy.Option{ghdeploy.WithMaxRetryWait(10 * time.Second)},
 			faults:    []fault{{1, ghdeploytest.Fault{Kind: ghdeploytest.SecondaryRateLimit, RetryAfter: "11"}}},
 			wantCalls: 1, wantErr: "ghdeploy: create deployment: rate limited: github asks to wait 11s, longer than the 10s allowed", wantIs: ghdeploy.ErrRateLimited, wantStatus: 403},
-		{name: "5xx once is retried",
+		{name: "create deployment: 5xx not retried, it could duplicate",
+			faults:    []fault{{1, ghdeploytest.Fault{Kind: ghdeploytest.ServerError}}},
+			wantCalls: 1, wantErr: "ghdeploy: create deployment: not retried, the object may already exist: 502 Bad Gateway", wantStatus: 502},
+		{name: "commit status: 5xx once is retried",
+			op:        commit,
 			faults:    []fault{{1, ghdeploytest.Fault{Kind: ghdeploytest.ServerError}}},
 			wantCalls: 2, wantWaits: []time.Duration{time.Second}, jitter: true},
-		{name: "5xx three times gives up",
+		{name: "commit status: 5xx three times gives up",
+			op:        commit,
 			faults:    []fault{{3, ghdeploytest.Fault{Kind: ghdeploytest.ServerError, Status: 503}}},
 			wantCalls: 3, wantWaits: []time.Duration{time.Second, 2 * time.Second}, jitter: true,
-			wantErr: "ghdeploy: create deployment: gave up after 3 attempts: 503 Service Unavailable", wantStatus: 503},
-		{name: "5xx then rate limit share the three attempts",
+			wantErr: "ghdeploy: create commit status: gave up after 3 attempts: 503 Service Unavailable", wantStatus: 503},
+		{name: "commit status: 5xx then rate limit share the three attempts",
+			op: commit,
 			faults: []fault{
 				{1, ghdeploytest.Fault{Kind: ghdeploytest.ServerError, Status: 500}},
 				{2, ghdeploytest.Fault{Kind: ghdeploytest.TooManyRequests, RetryAfter: "3"}},
@@ -491,7 +497,7 @@ func TestRetryPolicy(t *testing.T) {
 func TestContextWinsDuringWait(t *testing.T) {
 	t.Parallel()
 	srv := ghdeploytest.NewServer(t, ghdeploytest.WithNow(now))
-	srv.FailNext(3, ghdeploytest.Fault{Kind: ghdeploytest.ServerError})
+	srv.FailNext(3, ghdeploytest.Fault{Kind: ghdeploytest.SecondaryRateLimit, RetryAfter: "5"})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	c, err := ghdeploy.New(srv.Client(), srv.URL(), "tok", testRepo, ghdeploy.WithNow(now),

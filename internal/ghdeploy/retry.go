@@ -21,9 +21,12 @@ const defaultRateLimitWait = time.Minute
 //   - rate limits (403 secondary, 429, 403 primary with X-RateLimit-Remaining: 0) wait as
 //     GitHub asks (Retry-After, else X-RateLimit-Reset, else one minute), but give up at once
 //     when that is longer than maxRetryWait;
-//   - 5xx and transport errors wait on an exponential backoff;
+//   - 5xx and transport errors wait on an exponential backoff, unless creates is true: a
+//     request that creates an object may have landed before the error, and a retry would
+//     create a second one (a duplicate deployment), so only answers that were certainly
+//     refused (rate limits) are retried then;
 //   - at most maxAttempts requests in all, and ctx always wins.
-func (c *Client) do(ctx context.Context, op string, call func(context.Context, *github.Client) (*github.Response, error)) error {
+func (c *Client) do(ctx context.Context, op string, creates bool, call func(context.Context, *github.Client) (*github.Response, error)) error {
 	b := backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(time.Second),
 		backoff.WithMultiplier(2),
@@ -53,6 +56,9 @@ func (c *Client) do(ctx context.Context, op string, call func(context.Context, *
 		var perm *backoff.PermanentError
 		if errors.As(cause, &perm) {
 			return &Error{Op: op, StatusCode: status, Attempts: attempt, Err: perm.Err}
+		}
+		if creates && !rateLimited {
+			return &Error{Op: op, StatusCode: status, Attempts: attempt, Err: fmt.Errorf("not retried, the object may already exist: %w", cause)}
 		}
 		last = cause
 		if rateLimited && wait > c.maxRetryWait {

@@ -156,6 +156,7 @@ func compareHeaders(want *Identity, got Observation) Verdict {
 		if got.Digest != exp && got.Digest != want.Digest() {
 			dig.Result = ResultMismatch
 			v.Mismatched = append(v.Mismatched, "identity_digest")
+			v.Notes = append(v.Notes, "the digest covers every field, the informational ones too: if only the headers answer, give the whole expected identity (identity-json), or expose the health JSON or the well-known document so fields can be compared one by one")
 		}
 		v.Fields = []FieldResult{dep, dig}
 		v.Notes = append(v.Notes, "headers surface: the identity digest stands for every field")

@@ -57,6 +57,11 @@ func (r *Report) nextStep() string {
 	}
 	if r.rolloutFailed() {
 		ro := r.Rollout
+		if ro.DeploymentID == "" && ro.Error != "" {
+			// Nothing was deployed (a rejected key, a lost job, a concurrent edit): the error is
+			// already the sentence to show.
+			return ellipsize(oneLine(r.redact(ro.Error)), maxAnnotationRunes)
+		}
 		id := r.val(orUnknown(ro.DeploymentID))
 		if ro.Status == "error" || ro.Status == "cancelled" {
 			s := fmt.Sprintf("Dokploy deployment %s ended in %s: see the log tail above", id, r.val(ro.Status))
@@ -65,7 +70,7 @@ func (r *Report) nextStep() string {
 			}
 			return s
 		}
-		return fmt.Sprintf("Dokploy deployment %s did not finish: %s", id, r.val(orUnknown(ro.Error)))
+		return fmt.Sprintf("Dokploy deployment %s did not finish: %s", id, ellipsize(oneLine(r.redact(orUnknown(ro.Error))), maxAnnotationRunes))
 	}
 	where := ""
 	if p := r.Probe; p != nil && p.URL != "" {
@@ -101,7 +106,7 @@ func (r *Report) nextStep() string {
 		}
 		return s + ": " + r.val(orUnknown(r.Verdict.Detail)) + "; fix what the tenant serves, see docs/contract.md"
 	case identity.StatusUnverifiable:
-		if a := r.answerFor(); a != nil && a.StatusCode > 0 {
+		if a := r.answerFor(); a != nil && a.StatusCode > 0 && (a.StatusCode < 200 || a.StatusCode > 299) {
 			return fmt.Sprintf("the tenant gave no usable answer (HTTP %d from %s): check that it is up and routed", a.StatusCode, r.val(orUnknown(a.URL)))
 		}
 		return fmt.Sprintf("the tenant gave no usable answer%s (%s): check that it is up and routed", where, r.val(r.problem()))

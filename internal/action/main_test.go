@@ -1,0 +1,104 @@
+package action
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/launchplane/runtime-identity/internal/identity"
+)
+
+// fakeClock makes polling instant and deterministic.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+	return nil
+}
+
+func outputsOf(stdout string) map[string]string {
+	out := map[string]string{}
+	for _, l := range strings.Split(stdout, "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok && !strings.ContainsAny(k, " #|") {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// TestUnconfirmedMatchIsNotAMatch: when the deadline comes in the middle of a streak, the last
+// answer matched but the rollout was never seen consistently new.
+func TestUnconfirmedMatchIsNotAMatch(t *testing.T) {
+	t.Parallel()
+	want := identity.Identity{SchemaVersion: 1, Context: "shop", Instance: "prod", EnvironmentKind: "stable",
+		DeploymentRecordID: "deployment-new", ArtifactID: "img@sha256:2", SourceGitRef: "0123456789abcdef"}
+	old := want
+	old.DeploymentRecordID = "deployment-old"
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/health" {
+			http.NotFound(w, r)
+			return
+		}
+		id := want
+		if n.Add(1)%3 == 0 { // every third answer comes from the old replica
+			id = old
+		}
+		fmt.Fprintf(w, `{"runtime_identity":%s}`, id.Canonical())
+	}))
+	defer srv.Close()
+	for _, required := range []bool{false, true} {
+		n.Store(0)
+		clock := &fakeClock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+		var stdout, stderr bytes.Buffer
+		code := Main(context.Background(), Env{
+			Args: []string{"verify", "--identity-json", string(want.Canonical()), "--health-url", srv.URL + "/api/health",
+				"--confirmations", "3", "--verify-timeout", "10s", fmt.Sprintf("--require-identity=%v", required)},
+			Stdout: &stdout, Stderr: &stderr, Now: clock.Now, Sleep: clock.Sleep,
+		})
+		out := outputsOf(stdout.String())
+		wantCode := map[bool]int{false: ExitOK, true: ExitFailed}[required]
+		if code != wantCode || out["status"] != "unverifiable" {
+			t.Errorf("require=%v: exit %d status %q, want %d unverifiable\n%s\n%s", required, code, out["status"], wantCode, stdout.String(), stderr.String())
+		}
+		if !strings.Contains(stdout.String(), "not confirmed") {
+			t.Errorf("require=%v: the summary does not say the match was not confirmed:\n%s", required, stdout.String())
+		}
+		if out["time-to-match-ms"] != "" {
+			t.Errorf("require=%v: time-to-match-ms = %q for an unconfirmed match", required, out["time-to-match-ms"])
+		}
+	}
+}
+
+// TestRequireIdentityWithoutURL: a required identity that cannot be probed fails the step.
+func TestRequireIdentityWithoutURL(t *testing.T) {
+	t.Parallel()
+	var r run
+	r.cfg = &Config{RequireIdentity: true}
+	r.unavailable = map[string]string{}
+	r.verify(context.Background(), 0)
+	if r.exit != ExitFailed || r.outcome != OutcomeFailed {
+		t.Errorf("verify() without a URL and require-identity = exit %d outcome %s, want 1 failed", r.exit, r.outcome)
+	}
+	r = run{cfg: &Config{}, unavailable: map[string]string{}}
+	r.verify(context.Background(), 0)
+	if r.exit != ExitOK {
+		t.Errorf("verify() without a URL, soft = exit %d, want 0", r.exit)
+	}
+}
