@@ -99,7 +99,7 @@ func (r *run) dokploy(ctx context.Context) {
 		if problem := confirmWrite(patched, again.Env); problem != "" {
 			r.fail(ExitUnknown, OutcomeError, "concurrent edit: "+problem+"; the deployment was not triggered, check the env of "+target.String())
 			rep.Error = r.failure
-				return
+			return
 		}
 		r.sink.infof("confirmed: the identity keys persisted and no other key changed")
 	} else {
