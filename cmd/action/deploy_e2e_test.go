@@ -86,6 +86,11 @@ func TestDeployScenarios(t *testing.T) {
 				if calls("compose.update") != 1 || calls("compose.deploy") != 1 || calls("application.saveEnvironment") != 0 {
 					t.Errorf("compose.update %d, compose.deploy %d calls; want 1 and 1", calls("compose.update"), calls("compose.deploy"))
 				}
+			case "unauthorized":
+				// The key must fail mid-run: after the deploy was triggered, while following it.
+				if calls("application.deploy") != 1 {
+					t.Errorf("deploy called %d times; the 401 must come after the trigger", calls("application.deploy"))
+				}
 			case "concurrent":
 				if calls("application.deploy") != 0 {
 					t.Errorf("a concurrent edit must stop the run before deploying; deploy called %d times", calls("application.deploy"))

@@ -78,6 +78,11 @@ func TestInvalidInputsWriteNothing(t *testing.T) {
 			if !named {
 				t.Errorf("no ::error:: names input %s:\n%s", tt.input, res.stdout)
 			}
+			for _, e := range errs {
+				if !saysWhatIsValid(e) {
+					t.Errorf("error %q names the problem but not what would be valid", e)
+				}
+			}
 			if !strings.Contains(res.stderr, "nothing was written") {
 				t.Errorf("stderr does not say nothing was written: %s", res.stderr)
 			}
@@ -87,4 +92,14 @@ func TestInvalidInputsWriteNothing(t *testing.T) {
 	if len(tests) < 30 {
 		t.Errorf("only %d invalid-input cases; the acceptance asks for 30 or more", len(tests))
 	}
+}
+
+// saysWhatIsValid reports whether an error message tells the user what to do or what is valid.
+func saysWhatIsValid(msg string) bool {
+	for _, hint := range []string{"use ", "set ", "give ", "valid", "want ", "needs ", "remove ", "allowed", "such as", "letters", "pass ", "at most", "not supported", "cannot see it", "unknown keys", "cannot read"} {
+		if strings.Contains(msg, hint) {
+			return true
+		}
+	}
+	return false
 }

@@ -83,24 +83,29 @@ func checkValue(v string) string {
 	if valuePattern.MatchString(v) {
 		return ""
 	}
+	return badCharacter(v) + "; valid values are printable ASCII without whitespace, quotes, '#', '\\' or '$'"
+}
+
+// badCharacter names the first character of v that breaks the value rule.
+func badCharacter(v string) string {
 	for _, r := range v {
 		switch {
 		case r == '\n' || r == '\r':
-			return "contains a line break; values must be a single line of printable ASCII"
+			return "contains a line break"
 		case r == ' ' || r == '\t' || r == '\v' || r == '\f':
-			return "contains whitespace; values are printable ASCII without spaces"
+			return "contains whitespace"
 		case r == '"' || r == '\'' || r == '`':
-			return fmt.Sprintf("contains the quote character %q; quotes are not allowed", r)
+			return fmt.Sprintf("contains the quote character %q", r)
 		case r == '#':
-			return "contains '#', which starts a comment in dotenv; it is not allowed"
+			return "contains '#', which starts a comment in dotenv"
 		case r == '$':
-			return "contains '$', which Dokploy and compose treat as a variable reference; it is not allowed"
+			return "contains '$', which Dokploy and compose read as a variable reference"
 		case r == '\\':
-			return "contains '\\'; backslashes are not allowed"
+			return "contains a backslash"
 		case r < 0x20 || r == 0x7f:
-			return fmt.Sprintf("contains the control character %U; values are printable ASCII", r)
+			return fmt.Sprintf("contains the control character %U", r)
 		case r > 0x7e:
-			return fmt.Sprintf("contains the non-ASCII character %U; values are printable ASCII", r)
+			return fmt.Sprintf("contains the non-ASCII character %U", r)
 		}
 	}
 	return "contains a character outside printable ASCII"
