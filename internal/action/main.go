@@ -10,6 +10,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/launchplane/runtime-identity/internal/clock"
 	"github.com/sethvargo/go-githubactions"
 )
 
@@ -47,21 +48,10 @@ func (e *Env) fill() {
 		e.Now = time.Now
 	}
 	if e.Sleep == nil {
-		e.Sleep = sleepCtx
+		e.Sleep = clock.Sleep
 	}
 	if e.ReadFile == nil {
 		e.ReadFile = readIdentityFile
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"unicode"
 
 	"github.com/cenkalti/backoff/v4"
+	"github.com/launchplane/runtime-identity/internal/clock"
 )
 
 // successBodyLimit bounds a success response; application.one with a large
@@ -124,7 +125,7 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 				return http.ErrUseLastResponse
 			},
 		},
-		sleep: sleepContext,
+		sleep: clock.Sleep,
 		now:   time.Now,
 		retry: DefaultRetry,
 		calls: map[string]int{},
@@ -311,22 +312,4 @@ func (c *Client) post(ctx context.Context, op string, body, v any) ([]byte, erro
 		return nil, err
 	}
 	return c.do(req, op, v)
-}
-
-// sleepContext waits d or until ctx is done, whichever comes first.
-func sleepContext(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/google/go-github/v62/github"
+	"github.com/launchplane/runtime-identity/internal/clock"
 )
 
 // MaxDescription is the longest description, in characters (runes), GitHub accepts on a
@@ -104,7 +105,7 @@ func New(hc *http.Client, apiURL, token, repository string, opts ...Option) (*Cl
 		token:        token,
 		owner:        owner,
 		repo:         repo,
-		sleep:        sleepCtx,
+		sleep:        clock.Sleep,
 		now:          time.Now,
 		maxRetryWait: DefaultMaxRetryWait,
 	}
@@ -295,18 +296,4 @@ func (c *Client) CreateCommitStatus(ctx context.Context, sha, statusContext, sta
 		_, resp, err := gh.Repositories.CreateStatus(ctx, c.owner, c.repo, sha, body)
 		return resp, err
 	})
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

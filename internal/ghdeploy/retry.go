@@ -33,7 +33,7 @@ func (c *Client) do(ctx context.Context, op string, creates bool, call func(cont
 		backoff.WithRandomizationFactor(0.5),
 		backoff.WithMaxInterval(10*time.Second),
 		backoff.WithMaxElapsedTime(0),
-		backoff.WithClockProvider(clock(c.now)),
+		backoff.WithClockProvider(nowClock(c.now)),
 	)
 	var (
 		status int
@@ -166,7 +166,7 @@ func statusOf(r *http.Response) int {
 	return r.StatusCode
 }
 
-// clock adapts an injected now function to backoff's Clock.
-type clock func() time.Time
+// nowClock adapts an injected now function to backoff's Clock.
+type nowClock func() time.Time
 
-func (c clock) Now() time.Time { return c() }
+func (c nowClock) Now() time.Time { return c() }

@@ -84,14 +84,7 @@ func Compare(want *Identity, got Observation) Verdict {
 	if len(got.UnknownKeys) > 0 {
 		v.Notes = append(v.Notes, "the observed identity has keys this version does not know, tolerated for forward compatibility: "+strings.Join(quoteAll(got.UnknownKeys), ", "))
 	}
-	if len(v.Mismatched) > 0 {
-		v.Status = StatusMismatch
-		v.Detail = "Runtime identity mismatched fields: " + strings.Join(v.Mismatched, ", ")
-	} else {
-		v.Status = StatusMatch
-		v.Detail = "Runtime identity matches the expected deployment record."
-	}
-	return v
+	return v.settle()
 }
 
 // isShortSHA reports whether obs is a hex prefix of at least 7 characters of the hex commit exp.
@@ -164,6 +157,11 @@ func compareHeaders(want *Identity, got Observation) Verdict {
 		v.Fields = []FieldResult{dep}
 		v.Notes = append(v.Notes, "headers surface: only deployment_record_id was compared ("+HeaderDeployment+" without a digest)")
 	}
+	return v.settle()
+}
+
+// settle sets the status and Launchplane's detail sentence from the mismatched fields.
+func (v Verdict) settle() Verdict {
 	if len(v.Mismatched) > 0 {
 		v.Status = StatusMismatch
 		v.Detail = "Runtime identity mismatched fields: " + strings.Join(v.Mismatched, ", ")

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/launchplane/runtime-identity/internal/clock"
 	"github.com/launchplane/runtime-identity/internal/identity"
 )
 
@@ -245,7 +246,7 @@ func newProber(opts Options) (*prober, error) {
 		p.now = time.Now
 	}
 	if p.sleep == nil {
-		p.sleep = sleep
+		p.sleep = clock.Sleep
 	}
 	c := &http.Client{}
 	if opts.Client != nil {
@@ -294,17 +295,6 @@ func checkRedirect(_ *http.Request, via []*http.Request) error {
 		return errTooManyRedirects
 	}
 	return nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Once runs a single round. Its error is about bad options or a cancelled ctx, never about the
