@@ -15,7 +15,6 @@ import (
 // rolloutReport is what the run did in Dokploy.
 type rolloutReport struct {
 	Target       dokploy.Target
-	Name         string
 	EnvChanged   bool
 	Triggered    bool
 	Trigger      string // deploy or redeploy
@@ -24,10 +23,7 @@ type rolloutReport struct {
 	Title        string
 	Duration     time.Duration
 	QueuedFor    time.Duration
-	Replicas     int
-	LogTail      string
 	Error        string
-	Calls        map[string]int
 }
 
 // dokploy runs the inject and deploy modes: read the target, mask its secrets, patch the
@@ -49,8 +45,6 @@ func (r *run) dokploy(ctx context.Context) {
 		r.outcome = OutcomeError
 		return
 	}
-	defer func() { rep.Calls = client.Calls() }()
-
 	state, err := client.Get(ctx, target)
 	if err != nil {
 		if errors.Is(err, dokploy.ErrNotFound) {
@@ -67,7 +61,6 @@ func (r *run) dokploy(ctx context.Context) {
 	}
 	// Mask before anything read from Dokploy can be printed.
 	r.maskTarget(state.Secrets())
-	rep.Name, rep.Replicas = state.Name, state.Replicas
 	if target.Kind == dokploy.KindCompose {
 		if w := composeWarning(state.ComposeFile); w != "" {
 			r.warnings = append(r.warnings, w)
@@ -182,7 +175,7 @@ func (r *run) rolloutFault(err error) {
 	var wait *dokploy.WaitError
 	switch {
 	case errors.As(err, &failed):
-		rep.DeploymentID, rep.Status, rep.LogTail = failed.Deployment.DeploymentID, failed.Status, failed.LogTail
+		rep.DeploymentID, rep.Status = failed.Deployment.DeploymentID, failed.Status
 		r.fail(ExitFailed, OutcomeFailed, fmt.Sprintf("Dokploy deployment %s ended with status %s", failed.Deployment.DeploymentID, failed.Status))
 		if failed.LogTail != "" {
 			r.sink.block("Dokploy deployment "+failed.Deployment.DeploymentID+" log tail (secrets redacted)", r.red.String(failed.LogTail))
