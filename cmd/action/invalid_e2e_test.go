@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -96,10 +98,29 @@ func TestInvalidInputsWriteNothing(t *testing.T) {
 
 // saysWhatIsValid reports whether an error message tells the user what to do or what is valid.
 func saysWhatIsValid(msg string) bool {
-	for _, hint := range []string{"use ", "set ", "give ", "valid", "want ", "needs ", "remove ", "allowed", "such as", "letters", "pass ", "at most", "not supported", "cannot see it", "unknown keys", "cannot read"} {
+	for _, hint := range []string{"use ", "set ", "give ", "valid", "want ", "needs ", "remove ", "allowed", "such as", "letters", "pass ", "at most", "not supported", "copy ", "unknown keys", "cannot read"} {
 		if strings.Contains(msg, hint) {
 			return true
 		}
 	}
 	return false
+}
+
+// TestDokployURLThatIsNotDokploy: a dokploy-url that answers 404 without Dokploy's own message
+// (a proxy, a dashboard path) is not blamed on the target id.
+func TestDokployURLThatIsNotDokploy(t *testing.T) {
+	t.Parallel()
+	f := startScenario(t, "happy")
+	notDokploy := httptest.NewServer(http.NotFoundHandler())
+	defer notDokploy.Close()
+	in := deployInputs(f)
+	in["dokploy-url"] = notDokploy.URL + "/dashboard"
+	res := runAsRunner(t, runnerOpts{inputs: in})
+	if res.code != 3 || !strings.Contains(res.stdout, "does not answer like the Dokploy API") {
+		t.Errorf("exit %d, want 3 saying dokploy-url is not the Dokploy API:\n%s", res.code, res.stdout)
+	}
+	if strings.Contains(res.stdout, "has no application") {
+		t.Errorf("a wrong URL was blamed on the application id:\n%s", res.stdout)
+	}
+	assertNoLeak(t, res, f)
 }

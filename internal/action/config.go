@@ -208,6 +208,9 @@ func parseConfig(get func(string) string) (*Config, error) {
 	} else if c.HasDokployTarget() && c.Mode != ModeRender {
 		bad("mode", "mode %s does not use a Dokploy target; remove dokploy-application-id/dokploy-compose-id or use mode deploy or inject", c.Mode)
 	}
+	if c.RequireIdentity && (c.Mode == ModeInject || c.Mode == ModeRender) {
+		bad("require-identity", "mode %s never verifies the tenant, so require-identity: true has nothing to require; use mode deploy or verify, or false", c.Mode)
+	}
 	if c.Mode == ModeVerify && c.HealthURL == "" && c.BaseURL == "" {
 		bad("health-url", "mode verify needs the tenant's health-url (or base-url), such as https://app.example.com/api/health")
 	}

@@ -77,6 +77,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"json and file", with("identity-json", "{}", "identity-file", "x.json"), "identity-file", "not both"},
 		{"launchplane record", with("launchplane-url", "https://lp.example.com"), "launchplane-url", "not supported"},
 		{"launchplane report", with("launchplane-report", "true"), "launchplane-report", "not supported"},
+		{"require-identity in render", with("mode", "render", "require-identity", "true"), "require-identity", "never verifies"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

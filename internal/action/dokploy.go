@@ -47,20 +47,25 @@ func (r *run) dokploy(ctx context.Context) {
 	}
 	state, err := client.Get(ctx, target)
 	if err != nil {
-		if errors.Is(err, dokploy.ErrNotFound) {
+		var apiErr *dokploy.APIError
+		switch {
+		case errors.As(err, &apiErr) && apiErr.StatusCode == 404 && strings.Contains(strings.ToLower(apiErr.Message), string(target.Kind)+" not found"):
 			input := "dokploy-application-id"
 			if target.Kind == dokploy.KindCompose {
 				input = "dokploy-compose-id"
 			}
-			r.exit = r.configError(&ConfigError{Input: input, Problem: fmt.Sprintf("Dokploy has no %s with id %s (or the API key cannot see it)", target.Kind, show(target.ID))})
+			r.exit = r.configError(&ConfigError{Input: input, Problem: fmt.Sprintf("Dokploy has no %s with id %s; copy the id from the service's URL in the Dokploy dashboard", target.Kind, show(target.ID))})
 			r.outcome = OutcomeError
-			return
+		case errors.Is(err, dokploy.ErrNotFound):
+			// A 404 without Dokploy's own message: the URL does not lead to the Dokploy API.
+			r.dokployFault("read "+target.String()+": dokploy-url does not answer like the Dokploy API (give the instance's base URL, such as https://dokploy.example.com)", err)
+		default:
+			r.dokployFault("read "+target.String(), err)
 		}
-		r.dokployFault("read "+target.String(), err)
 		return
 	}
 	// Mask before anything read from Dokploy can be printed.
-	r.maskTarget(state.Secrets())
+	r.maskTarget(state.Secrets(), state)
 	if target.Kind == dokploy.KindCompose {
 		if w := composeWarning(state.ComposeFile); w != "" {
 			r.warnings = append(r.warnings, w)
@@ -76,19 +81,25 @@ func (r *run) dokploy(ctx context.Context) {
 		rep.Error = r.failure
 		return
 	}
-	rep.EnvChanged = changed
 	if changed {
 		if err := client.WriteEnv(ctx, state, patched); err != nil {
-			r.dokployFault("write the env of "+target.String(), err)
+			what := "write the env of " + target.String()
+			var apiErr *dokploy.APIError
+			if !errors.As(err, &apiErr) || apiErr.StatusCode >= 500 {
+				// A 5xx or a lost connection may come after the write landed.
+				what += " (the write may or may not have landed: check the env before retrying)"
+			}
+			r.dokployFault(what, err)
 			return
 		}
+		rep.EnvChanged = true
 		r.sink.infof("wrote the identity into the env of %s", target)
 		again, err := client.Get(ctx, target)
 		if err != nil {
 			r.dokployFault("re-read "+target.String()+" after writing (the write may have landed)", err)
 			return
 		}
-		r.maskTarget(again.Secrets())
+		r.maskTarget(again.Secrets(), again)
 		if problem := confirmWrite(patched, again.Env); problem != "" {
 			r.fail(ExitUnknown, OutcomeError, "concurrent edit: "+problem+"; the deployment was not triggered, check the env of "+target.String())
 			rep.Error = r.failure
@@ -271,23 +282,41 @@ func sortedUnique(ss []string) []string {
 }
 
 var (
-	envFileRE   = regexp.MustCompile(`(?m)^\s*env_file\s*:`)
-	forwardedRE = regexp.MustCompile(`\$\{?LAUNCHPLANE_(RUNTIME_IDENTITY_JSON|DEPLOYMENT_RECORD_ID|ARTIFACT_ID|SOURCE_GIT_REF)\b`)
+	// A list item or a value naming exactly .env, as env_file: .env, - ./.env or path: .env.
+	dotEnvRE = regexp.MustCompile(`^(env_file\s*:|-\s*path\s*:|-|path\s*:)\s*["']?(\./)?\.env["']?\s*$`)
+	// The identity JSON forwarded into a container's environment from Dokploy's .env.
+	forwardedRE = regexp.MustCompile(`\$\{LAUNCHPLANE_RUNTIME_IDENTITY_JSON(:?-[^}]*)?\}|\$LAUNCHPLANE_RUNTIME_IDENTITY_JSON\b|^-?\s*["']?LAUNCHPLANE_RUNTIME_IDENTITY_JSON["']?\s*$`)
 )
 
 // composeWarning says when a compose file visibly neither loads .env nor forwards the identity
-// keys: Dokploy's .env is for interpolation only, so the identity would never reach a container.
+// JSON: Dokploy's .env is for interpolation only, so the identity would never reach a container.
+// It reads lines, not YAML, and ignores comments; when in doubt it warns.
 func composeWarning(file string) string {
 	if strings.TrimSpace(file) == "" {
 		return ""
 	}
-	if envFileRE.MatchString(file) && strings.Contains(file, ".env") { // env_file: .env, a list, or path: .env
-		return ""
+	inEnvFile := false
+	for _, line := range strings.Split(file, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if i := strings.Index(line, " #"); i >= 0 {
+			line = strings.TrimSpace(line[:i])
+		}
+		if forwardedRE.MatchString(line) {
+			return ""
+		}
+		if strings.HasPrefix(line, "env_file") {
+			inEnvFile = true
+		} else if !strings.HasPrefix(line, "-") && !strings.HasPrefix(line, "path") {
+			inEnvFile = false
+		}
+		if dotEnvRE.MatchString(line) && (inEnvFile || strings.HasPrefix(line, "env_file")) {
+			return ""
+		}
 	}
-	if forwardedRE.MatchString(file) {
-		return ""
-	}
-	return "the compose file neither loads .env (env_file: .env) nor forwards LAUNCHPLANE_* (environment: LAUNCHPLANE_RUNTIME_IDENTITY_JSON: ${LAUNCHPLANE_RUNTIME_IDENTITY_JSON}), so the identity will not reach the containers; see docs/dokploy-service-deployments.md"
+	return "the compose file neither loads .env (env_file: .env) nor forwards LAUNCHPLANE_RUNTIME_IDENTITY_JSON (environment: LAUNCHPLANE_RUNTIME_IDENTITY_JSON: ${LAUNCHPLANE_RUNTIME_IDENTITY_JSON}), so the identity will not reach the containers; see docs/dokploy-service-deployments.md"
 }
 
 // patience is how long a job may be missing from both the rows and the queue, or a row may stay
@@ -334,10 +363,11 @@ func domainURL(s *dokploy.TargetState) string {
 }
 
 // maskTarget masks the target's env, build args, build secrets and registry password, except
-// values that are part of the expected identity (an IMAGE=<artifact> key, say): those are
-// public by design, and masking them would blank the identity out of every output.
-func (r *run) maskTarget(values []string) {
-	public := string(r.expected.Canonical())
+// values that are part of what the run prints by design (an IMAGE=<artifact> key, an
+// APP_URL=<the health-url's origin>): masking them would blank the report out.
+func (r *run) maskTarget(values []string, s *dokploy.TargetState) {
+	// Printed by design: the identity, the tenant URLs and the target's domains.
+	public := strings.Join([]string{string(r.expected.Canonical()), r.cfg.HealthURL, r.cfg.BaseURL, r.cfg.EnvironmentURL, domainURL(s)}, " ")
 	secrets := make([]string, 0, len(values))
 	for _, v := range values {
 		if t := strings.TrimSpace(v); t != "" && strings.Contains(public, t) {

@@ -64,6 +64,14 @@ func TestComposeWarning(t *testing.T) {
 		{"services:\n  web:\n    environment:\n      LAUNCHPLANE_RUNTIME_IDENTITY_JSON: ${LAUNCHPLANE_RUNTIME_IDENTITY_JSON}\n", false},
 		{"services:\n  web:\n    image: x\n", true},
 		{"services:\n  web:\n    env_file: secrets.txt\n", true},
+		{"services:\n  web:\n    env_file: app.env\n", true},
+		{"services:\n  web:\n    env_file: ./.env\n", false},
+		{"services:\n  web:\n    env_file:\n      - path: .env\n        required: false\n", false},
+		{"services:\n  web:\n    volumes:\n      - ./config/.env.example:/app/.env\n", true},
+		{"services:\n  web:\n    environment:\n      # LAUNCHPLANE_RUNTIME_IDENTITY_JSON: ${LAUNCHPLANE_RUNTIME_IDENTITY_JSON}\n", true},
+		{"services:\n  web:\n    environment:\n      LAUNCHPLANE_ARTIFACT_ID: ${LAUNCHPLANE_ARTIFACT_ID}\n", true},
+		{"services:\n  web:\n    environment:\n      - LAUNCHPLANE_RUNTIME_IDENTITY_JSON\n", false},
+		{"services:\n  web:\n    environment:\n      - LAUNCHPLANE_RUNTIME_IDENTITY_JSON=$LAUNCHPLANE_RUNTIME_IDENTITY_JSON\n", false},
 	}
 	for _, tt := range tests {
 		if got := composeWarning(tt.file) != ""; got != tt.warn {

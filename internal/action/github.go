@@ -21,39 +21,14 @@ type githubReport struct {
 // startGitHub creates the GitHub deployment and its in_progress status. Any failure is a warning:
 // GitHub never changes the verdict or the exit code.
 func (r *run) startGitHub(ctx context.Context) {
-	switch {
-	case !r.cfg.GitHubDeployment && !r.cfg.CommitStatus:
-		r.unavailable["github"] = "github-deployment and commit-status are false"
-		return
-	case r.cfg.GitHubToken == "":
-		r.unavailable["github"] = "no github-token was given"
-		return
-	case r.wf.Repository == "":
-		r.unavailable["github"] = "GITHUB_REPOSITORY is not set (not running in GitHub Actions)"
+	if !r.githubClient() {
 		return
 	}
-	api := r.wf.APIURL
-	if api == "" {
-		api = "https://api.github.com"
-	}
-	client, err := ghdeploy.New(r.env.HTTPClient, api, r.cfg.GitHubToken, r.wf.Repository, ghdeploy.WithSleep(r.env.Sleep), ghdeploy.WithNow(r.env.Now))
-	if err != nil {
-		r.githubWarning(err)
-		return
-	}
-	env := r.cfg.GitHubEnvironment
-	if env == "" {
-		env = r.expected.Context + "/" + r.expected.Instance
-	}
-	envURL := r.cfg.EnvironmentURL
-	if envURL == "" {
-		envURL = r.cfg.BaseURL
-	}
-	r.github = &githubReport{client: client, Environment: env, EnvironmentURL: envURL, LogURL: r.wf.RunURL()}
 	if !r.cfg.GitHubDeployment {
 		r.unavailable["github_deployment"] = "github-deployment is false"
 		return
 	}
+	client, env, envURL := r.github.client, r.github.Environment, r.github.EnvironmentURL
 	var payload map[string]any
 	_ = json.Unmarshal(r.expected.Canonical(), &payload)
 	id, err := client.CreateDeployment(ctx, ghdeploy.DeploymentRequest{
@@ -80,10 +55,55 @@ func (r *run) startGitHub(ctx context.Context) {
 	}
 }
 
-// finishGitHub posts the final deployment status and the optional commit status.
+// githubClient sets up r.github without calling GitHub, and says whether GitHub is in use.
+func (r *run) githubClient() bool {
+	if r.github != nil {
+		return true
+	}
+	switch {
+	case !r.cfg.GitHubDeployment && !r.cfg.CommitStatus:
+		r.unavailable["github"] = "github-deployment and commit-status are false"
+		return false
+	case r.cfg.GitHubToken == "":
+		r.unavailable["github"] = "no github-token was given"
+		return false
+	case r.wf.Repository == "":
+		r.unavailable["github"] = "GITHUB_REPOSITORY is not set (not running in GitHub Actions)"
+		return false
+	}
+	api := r.wf.APIURL
+	if api == "" {
+		api = "https://api.github.com"
+	}
+	client, err := ghdeploy.New(r.env.HTTPClient, api, r.cfg.GitHubToken, r.wf.Repository, ghdeploy.WithSleep(r.env.Sleep), ghdeploy.WithNow(r.env.Now))
+	if err != nil {
+		r.githubWarning(err)
+		return false
+	}
+	env := r.cfg.GitHubEnvironment
+	if env == "" {
+		env = r.expected.Context + "/" + r.expected.Instance
+	}
+	envURL := r.cfg.EnvironmentURL
+	if envURL == "" {
+		envURL = r.cfg.BaseURL
+	}
+	r.github = &githubReport{client: client, Environment: env, EnvironmentURL: envURL, LogURL: r.wf.RunURL()}
+	return true
+}
+
+// finishGitHub posts the final deployment status and the optional commit status. The commit
+// status is posted even when the run stopped before opening a deployment, so a required check
+// never waits forever.
 func (r *run) finishGitHub(ctx context.Context) {
 	if r.github == nil {
-		return
+		if !r.cfg.CommitStatus || (r.cfg.Mode != ModeDeploy && r.cfg.Mode != ModeVerify) || !r.githubClient() {
+			return
+		}
+	}
+	if r.github.EnvironmentURL == "" {
+		// The tenant URL may have been found on the target's Dokploy domain meanwhile.
+		r.github.EnvironmentURL = r.cfg.BaseURL
 	}
 	desc := r.description()
 	state := r.githubState()

@@ -77,8 +77,12 @@ func TestUnconfirmedMatchIsNotAMatch(t *testing.T) {
 		if code != wantCode || out["status"] != "unverifiable" {
 			t.Errorf("require=%v: exit %d status %q, want %d unverifiable\n%s\n%s", required, code, out["status"], wantCode, stdout.String(), stderr.String())
 		}
-		if !strings.Contains(stdout.String(), "not confirmed") {
-			t.Errorf("require=%v: the summary does not say the match was not confirmed:\n%s", required, stdout.String())
+		if first := strings.SplitN(stdout.String(), "\n", 2)[0]; !strings.Contains(first, "match not confirmed") {
+			t.Errorf("require=%v: the summary heading %q does not say the match was not confirmed", required, first)
+		}
+		level := map[bool]string{false: "warning: ", true: "error: "}[required]
+		if !strings.Contains(stderr.String(), level+"match not confirmed") || strings.Contains(stderr.String(), "no usable answer") {
+			t.Errorf("require=%v: the annotation must name the unconfirmed match:\n%s", required, stderr.String())
 		}
 		if out["time-to-match-ms"] != "" {
 			t.Errorf("require=%v: time-to-match-ms = %q for an unconfirmed match", required, out["time-to-match-ms"])

@@ -30,6 +30,7 @@ func (r *run) summaryReport() summary.Report {
 	rep.Tool.Name, rep.Tool.Version = "runtime-identity", Version
 	rep.Links.Run = r.wf.RunURL()
 	rep.Redact = r.red.String
+	rep.Failure = r.failure
 	for k, v := range r.unavailable {
 		rep.Unavailable[k] = v
 	}
@@ -113,14 +114,18 @@ func (r *run) report() {
 	// Outputs built from validated inputs are written as they are; anything a tenant or Dokploy
 	// reported is cleaned of line breaks, capped and redacted.
 	set := r.sink.setOutput
-	untrusted := func(name, v string) { set(name, r.red.String(cleanOutput(v))) }
+	untrusted := func(name, v string) { set(name, cleanOutput(r.red.String(v))) }
 	set("status", string(r.verdict.Status))
 	set("identity-json", string(r.expected.Canonical()))
 	set("digest", r.expected.Digest())
 	set("breadcrumb", r.expected.Breadcrumb())
 	set("deployment-record-id", r.expected.DeploymentRecordID)
 	set("mismatched-fields", strings.Join(r.verdict.Mismatched, ","))
-	untrusted("observed-json", compactJSON(r.observedRaw()))
+	observed := compactJSON(r.observedRaw(), r.red.String)
+	if len(observed) > maxOutputLen {
+		observed = "" // cut JSON is no JSON; the evidence file marks it as cut
+	}
+	set("observed-json", observed)
 	if r.rollout != nil {
 		untrusted("dokploy-deployment-id", r.rollout.DeploymentID)
 	}
@@ -171,20 +176,11 @@ func (r *run) writeEvidence(rep summary.Report) (string, error) {
 	return f.Name(), nil
 }
 
-// compactJSON renders an untrusted JSON value on one line, or "" when there is none.
-func compactJSON(raw json.RawMessage) string {
-	if len(raw) == 0 {
+// compactJSON renders an untrusted JSON value on one line with every secret redacted, or "" when
+// there is none or it is not JSON.
+func compactJSON(raw json.RawMessage, redact func(string) string) string {
+	if len(raw) == 0 || !json.Valid(raw) {
 		return ""
 	}
-	var buf strings.Builder
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return ""
-	}
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return ""
-	}
-	return strings.TrimSpace(buf.String())
+	return string(summary.RedactJSON(raw, redact))
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/launchplane/runtime-identity/internal/identity"
@@ -150,7 +151,7 @@ func (r *run) verify(ctx context.Context, replicas int) {
 		},
 	})
 	if err != nil {
-		r.fail(ExitUnknown, OutcomeError, "probe: "+err.Error())
+		r.fail(ExitUnknown, OutcomeError, "the tenant could not be probed: "+strings.TrimPrefix(err.Error(), "probe: "))
 		return
 	}
 	r.probe = &res

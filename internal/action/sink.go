@@ -52,7 +52,9 @@ func (s *actionSink) setOutput(name, value string) {
 func (s *actionSink) summary(md string) { s.ga.AddStepSummary(s.red.String(md)) }
 func (s *actionSink) mask(values []string) {
 	for _, v := range values {
-		fmt.Fprintf(s.raw, "::add-mask::%s\n", v)
+		// The runner decodes %25, %0D and %0A in command data: encode them, or a secret holding
+		// "%25" would register a different mask.
+		fmt.Fprintf(s.raw, "::add-mask::%s\n", maskEscaper.Replace(v))
 	}
 }
 func (s *actionSink) annotate(level, msg string) {
@@ -119,3 +121,5 @@ func (s *termSink) flush() {
 		fmt.Fprintf(s.stdout, "%s=%s\n", n, s.outputs[n])
 	}
 }
+
+var maskEscaper = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")

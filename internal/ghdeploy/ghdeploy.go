@@ -97,7 +97,7 @@ func New(hc *http.Client, apiURL, token, repository string, opts ...Option) (*Cl
 		return nil, err
 	}
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		hc = &http.Client{Timeout: 30 * time.Second, CheckRedirect: sameHostRedirect}
 	}
 	c := &Client{
 		hc:           hc,
@@ -296,4 +296,17 @@ func (c *Client) CreateCommitStatus(ctx context.Context, sha, statusContext, sta
 		_, resp, err := gh.Repositories.CreateStatus(ctx, c.owner, c.repo, sha, body)
 		return resp, err
 	})
+}
+
+// sameHostRedirect refuses a redirect to another host: go-github sets the Authorization header
+// in its transport on every request, so Go's own stripping of credentials on a cross-host
+// redirect does not apply, and the token would follow.
+func sameHostRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("ghdeploy: stopped after 10 redirects")
+	}
+	if req.URL.Host != via[0].URL.Host {
+		return fmt.Errorf("ghdeploy: refused a redirect to another host (%s)", req.URL.Host)
+	}
+	return nil
 }

@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -706,5 +709,33 @@ func TestUndecodableSuccessIsNotRetried(t *testing.T) {
 	}
 	if calls != 1 {
 		t.Errorf("requests = %d, want 1: the deployment may exist, a retry would duplicate it", calls)
+	}
+}
+
+func TestRedirectToAnotherHostRefused(t *testing.T) {
+	t.Parallel()
+	var leaked atomic.Bool
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			leaked.Store(true)
+		}
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprint(w, `{"id":1}`)
+	}))
+	defer other.Close()
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Same port, other host name: a different host to the HTTP client.
+		http.Redirect(w, r, strings.Replace(other.URL, "127.0.0.1", "localhost", 1)+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer redirector.Close()
+	c, err := ghdeploy.New(nil, redirector.URL, "planted-token-value", testRepo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateDeployment(context.Background(), ghdeploy.DeploymentRequest{Ref: testSHA}); err == nil || !strings.Contains(err.Error(), "redirect") {
+		t.Errorf("CreateDeployment() through a cross-host redirect = %v, want a refused redirect", err)
+	}
+	if leaked.Load() {
+		t.Error("the token reached another host")
 	}
 }

@@ -106,10 +106,16 @@ func (r *Report) nextStep() string {
 		}
 		return s + ": " + r.val(orUnknown(r.Verdict.Detail)) + "; fix what the tenant serves, see docs/contract.md"
 	case identity.StatusUnverifiable:
+		if r.unconfirmed() {
+			return r.unconfirmedText() + where + ": check for old replicas still routed by the load balancer, or raise verify-timeout if the rollout is slow"
+		}
 		if a := r.answerFor(); a != nil && a.StatusCode > 0 && (a.StatusCode < 200 || a.StatusCode > 299) {
 			return fmt.Sprintf("the tenant gave no usable answer (HTTP %d from %s): check that it is up and routed", a.StatusCode, r.val(orUnknown(a.URL)))
 		}
 		return fmt.Sprintf("the tenant gave no usable answer%s (%s): check that it is up and routed", where, r.val(r.problem()))
+	}
+	if r.Failure != "" && r.ExitCode != 0 {
+		return ellipsize(oneLine(r.redact(r.Failure)), maxAnnotationRunes)
 	}
 	if len(r.Warnings) > 0 {
 		return "the outcome could not be found out: " + r.val(r.Warnings[0])

@@ -68,6 +68,8 @@ func Description(r Report) string {
 		}
 	case st == identity.StatusMissing:
 		segs = withExpected(fixed("tenant exposes no identity"))
+	case r.unconfirmed():
+		segs = withExpected(cuttable(fmt.Sprintf("match not confirmed (%d of %d in a row)", r.Probe.Confirmations, r.Probe.Required), 1))
 	case st == identity.StatusMalformed, st == identity.StatusUnverifiable:
 		segs = withExpected(cuttable(r.redact(r.problem()), 1))
 	default:

@@ -265,7 +265,7 @@ func (r *Report) observedJSON() json.RawMessage {
 		return json.RawMessage("null")
 	}
 	if r.Redact != nil {
-		raw = []byte(r.Redact(string(raw)))
+		raw = RedactJSON(raw, r.Redact)
 	}
 	marker := func(reason string) json.RawMessage {
 		return json.RawMessage(fmt.Sprintf(`{"_cut":true,"bytes":%d,"reason":%q}`, len(r.Observed), reason))
@@ -392,4 +392,48 @@ func (r *Report) fromRecord() bool {
 		}
 	}
 	return false
+}
+
+// RedactJSON applies redact to every string (keys included) and every number of a JSON value,
+// and encodes it again compactly: redacting the JSON text instead could break it (a secret inside
+// a number) or miss a secret spelled with escapes (\/, \u0041). A number that holds a secret
+// becomes the string "***". Text that is not JSON is redacted as text.
+func RedactJSON(raw []byte, redact func(string) string) []byte {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		return []byte(redact(string(raw)))
+	}
+	var walk func(any) any
+	walk = func(v any) any {
+		switch t := v.(type) {
+		case string:
+			return redact(t)
+		case json.Number:
+			if s := redact(t.String()); s != t.String() {
+				return s
+			}
+			return t
+		case []any:
+			for i := range t {
+				t[i] = walk(t[i])
+			}
+			return t
+		case map[string]any:
+			out := make(map[string]any, len(t))
+			for k, e := range t {
+				out[redact(k)] = walk(e)
+			}
+			return out
+		}
+		return v
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(walk(v)); err != nil {
+		return []byte(redact(string(raw)))
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n")
 }

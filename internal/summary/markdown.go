@@ -164,6 +164,9 @@ func (r *Report) heading() string {
 	case identity.StatusMalformed:
 		return mark + " malformed — the tenant's identity could not be read"
 	case identity.StatusUnverifiable:
+		if r.unconfirmed() {
+			return mark + " unverifiable — " + r.unconfirmedText()
+		}
 		return mark + " unverifiable — the tenant gave no usable answer"
 	default:
 		return mark + " " + r.text(string(st), headRunes)

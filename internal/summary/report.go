@@ -9,6 +9,7 @@ package summary
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/launchplane/runtime-identity/internal/identity"
@@ -138,6 +139,24 @@ type Report struct {
 	// Redact, when set, is applied to every text value before it is escaped or written, so a
 	// secret a tenant echoes is masked even though escaping would change its spelling.
 	Redact func(string) string
+
+	// Failure is the one-line reason a failed or errored run gives (exit 1 or 3), when the
+	// verdict alone does not explain it (a required identity with nothing to probe, a cancelled
+	// run). Empty otherwise.
+	Failure string
+}
+
+// unconfirmed reports a match that was seen but not confirmed by enough consecutive answers
+// before the deadline: old and new replicas may both still serve.
+func (r *Report) unconfirmed() bool {
+	p := r.Probe
+	return r.status() == identity.StatusUnverifiable && p != nil && p.Required > 1 && p.Confirmations > 0 && p.Confirmations < p.Required
+}
+
+// unconfirmedText says what an unconfirmed match means, for the heading, description and
+// annotation.
+func (r *Report) unconfirmedText() string {
+	return fmt.Sprintf("match not confirmed: %d of %d consecutive answers matched; old and new replicas may both still serve", r.Probe.Confirmations, r.Probe.Required)
 }
 
 // status returns the verdict status, unchecked when unset.
