@@ -54,7 +54,8 @@ func TestInvalidInputsWriteNothing(t *testing.T) {
 		{"identity-json unknown key", map[string]string{"identity-json": `{"context":"c","instance":"i","deployment_record_id":"d","artifact_id":"a","source_git_ref":"s","extra":1}`, "context": "", "instance": "", "deployment-record-id": "", "artifact-id": "", "image-reference": "", "source-git-ref": ""}, "identity-json"},
 		{"identity-file missing", map[string]string{"identity-file": "/nonexistent/expected.json"}, "identity-file"},
 		{"identity-json and identity-file", map[string]string{"identity-json": "{}", "identity-file": "x.json"}, "identity-file"},
-		{"launchplane-url unsupported", map[string]string{"launchplane-url": "https://launchplane.example.com"}, "launchplane-url"},
+		{"launchplane-url without a token", map[string]string{"launchplane-url": "https://launchplane.example.com"}, "launchplane-url"},
+		{"launchplane-report without launchplane-url", map[string]string{"launchplane-report": "true"}, "launchplane-report"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,7 +99,7 @@ func TestInvalidInputsWriteNothing(t *testing.T) {
 
 // saysWhatIsValid reports whether an error message tells the user what to do or what is valid.
 func saysWhatIsValid(msg string) bool {
-	for _, hint := range []string{"use ", "set ", "give ", "valid", "want ", "needs ", "remove ", "allowed", "such as", "letters", "pass ", "at most", "not supported", "copy ", "unknown keys", "cannot read"} {
+	for _, hint := range []string{"use ", "set ", "give ", "valid", "want ", "needs ", "remove ", "allowed", "such as", "letters", "pass ", "at most", "not supported", "copy ", "unknown keys", "cannot read", "give the job"} {
 		if strings.Contains(msg, hint) {
 			return true
 		}

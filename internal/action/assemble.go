@@ -13,6 +13,7 @@ import (
 // Provenance kinds: where an expected field's value came from.
 const (
 	FromInput    = "input"
+	FromRecord   = "launchplane-record"
 	FromIdentity = "identity-json" // identity-json or identity-file
 	FromWorkflow = "workflow-context"
 	FromDefault  = "default"
@@ -34,10 +35,11 @@ func inputForField(field string) string {
 	return field
 }
 
-// assemble builds the expected identity, highest source first: explicit inputs; a whole
-// identity (identity-json or identity-file); workflow defaults. It validates the result and names
-// the input to fix when a field breaks the contract.
-func assemble(c *Config, w Workflow, now time.Time, readFile func(string) ([]byte, error)) (identity.Identity, map[string]Provenance, error) {
+// assemble builds the expected identity, highest source first: explicit inputs; a Launchplane
+// record (record, read from recordURL, nil without one); a whole identity (identity-json or
+// identity-file); workflow defaults. It validates the result and names the input to fix when a
+// field breaks the contract.
+func assemble(c *Config, w Workflow, now time.Time, readFile func(string) ([]byte, error), record *identity.Identity, recordURL string) (identity.Identity, map[string]Provenance, error) {
 	id := identity.Identity{SchemaVersion: identity.SchemaVersion}
 	prov := map[string]Provenance{}
 	fields := fieldPointers(&id)
@@ -81,7 +83,17 @@ func assemble(c *Config, w Workflow, now time.Time, readFile func(string) ([]byt
 			set("preview_id", slug, Provenance{FromWorkflow, "pull request number"})
 		}
 	}
+	if record != nil {
+		id = *record
+		fields = fieldPointers(&id)
+		for f := range fields {
+			prov[f] = Provenance{FromRecord, recordURL}
+		}
+	}
 	for field, v := range c.Fields {
+		if record != nil && field == "deployment_record_id" {
+			continue // the record was read by this id
+		}
 		set(field, v, Provenance{FromInput, inputForField(field)})
 	}
 	if id.ArtifactID == "" && id.ImageReference != "" {

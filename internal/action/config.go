@@ -214,11 +214,14 @@ func parseConfig(get func(string) string) (*Config, error) {
 	if c.Mode == ModeVerify && c.HealthURL == "" && c.BaseURL == "" {
 		bad("health-url", "mode verify needs the tenant's health-url (or base-url), such as https://app.example.com/api/health")
 	}
-	if c.LaunchplaneURL != "" {
-		bad("launchplane-url", "reading Launchplane records is not supported by this version; pass the expected identity with identity-json, identity-file or the field inputs")
+	if c.LaunchplaneURL != "" && c.Fields["deployment_record_id"] == "" {
+		bad("deployment-record-id", "launchplane-url reads the expected identity from a deployment record: set deployment-record-id to the record's id")
 	}
-	if c.LaunchplaneReport {
-		bad("launchplane-report", "posting evidence to Launchplane is not supported by this version; use false")
+	if c.LaunchplaneReport && c.LaunchplaneURL == "" {
+		bad("launchplane-report", "reporting to Launchplane needs launchplane-url")
+	}
+	if c.LaunchplaneReport && c.Mode != ModeVerify && c.Mode != ModeDeploy {
+		bad("launchplane-report", "mode %s never verifies, so there is nothing to report; use mode verify or deploy, or false", c.Mode)
 	}
 	if len(errs) > 0 {
 		return nil, errs

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/launchplane/runtime-identity/internal/identity"
 )
 
 func inputs(kv ...string) func(string) string {
@@ -75,8 +76,9 @@ func TestParseConfigErrors(t *testing.T) {
 		{"verify with target", with("mode", "verify", "dokploy-application-id", "a1"), "mode", "does not use a Dokploy target"},
 		{"verify without url", inputs("mode", "verify"), "health-url", "needs the tenant"},
 		{"json and file", with("identity-json", "{}", "identity-file", "x.json"), "identity-file", "not both"},
-		{"launchplane record", with("launchplane-url", "https://lp.example.com"), "launchplane-url", "not supported"},
-		{"launchplane report", with("launchplane-report", "true"), "launchplane-report", "not supported"},
+		{"launchplane record without id", inputs("launchplane-url", "https://lp.example.com", "health-url", "https://x.example.com/h"), "deployment-record-id", "set deployment-record-id"},
+		{"launchplane report without url", with("launchplane-report", "true"), "launchplane-report", "needs launchplane-url"},
+		{"launchplane report in render", with("mode", "render", "launchplane-url", "https://lp.example.com", "launchplane-report", "true"), "launchplane-report", "never verifies"},
 		{"require-identity in render", with("mode", "render", "require-identity", "true"), "require-identity", "never verifies"},
 	}
 	for _, tt := range tests {
@@ -153,7 +155,7 @@ func TestAssemble(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			id, prov, err := assemble(c, tt.wf, now, readIdentityFile)
+			id, prov, err := assemble(c, tt.wf, now, readIdentityFile, nil, "")
 			if err != nil {
 				t.Fatalf("assemble() = %v", err)
 			}
@@ -204,7 +206,7 @@ func TestAssembleErrorsNameInputs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, _, err = assemble(c, tt.wf, time.Now(), readIdentityFile)
+			_, _, err = assemble(c, tt.wf, time.Now(), readIdentityFile, nil, "")
 			var errs ConfigErrors
 			switch e := err.(type) {
 			case ConfigErrors:
@@ -221,5 +223,28 @@ func TestAssembleErrorsNameInputs(t *testing.T) {
 			}
 			t.Errorf("assemble() = %v, want input %q mentioning %q", err, tt.input, tt.hint)
 		})
+	}
+}
+
+func TestAssembleRecordLayer(t *testing.T) {
+	t.Parallel()
+	rec := identity.Identity{SchemaVersion: 1, Product: "shop", Context: "shop", Instance: "prod", EnvironmentKind: "stable",
+		DeploymentRecordID: "deployment-20260510T141500Z-shop-prod", ArtifactID: "img@sha256:1", SourceGitRef: "abcdef0", DeployedAt: "2026-05-10T14:20:00Z"}
+	c, err := parseConfig(inputs("mode", "verify", "health-url", "https://x.example.com/h", "deployment-record-id", rec.DeploymentRecordID,
+		"identity-json", `{"context":"other","instance":"i","deployment_record_id":"d","artifact_id":"a","source_git_ref":"s"}`, "instance", "canary"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, prov, err := assemble(c, Workflow{EventName: "pull_request", PRNumber: 7, SHA: "fff"}, time.Now(), readIdentityFile, &rec, "https://lp.example.com/v1/deployments/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := rec
+	want.Instance = "canary" // explicit inputs still win over the record
+	if id != want {
+		t.Errorf("assemble() = %+v, want %+v", id, want)
+	}
+	if prov["context"].Kind != FromRecord || prov["context"].Detail != "https://lp.example.com/v1/deployments/x" || prov["instance"].Kind != FromInput {
+		t.Errorf("provenance = %+v", prov)
 	}
 }

@@ -29,7 +29,7 @@ func FuzzInputs(f *testing.F) {
 			}
 			return
 		}
-		id, _, err := assemble(c, Workflow{}, time.Unix(0, 0), readIdentityFile)
+		id, _, err := assemble(c, Workflow{}, time.Unix(0, 0), readIdentityFile, nil, "")
 		if err != nil {
 			return
 		}

@@ -45,10 +45,10 @@ var Inputs = []Input{
 	{Name: "github-environment", Description: "GitHub environment name. Default: <context>/<instance>."},
 	{Name: "environment-url", Description: "Link shown on the deployment. Default: base-url."},
 	{Name: "commit-status", Default: "false", Description: "Also post a commit status runtime-identity/<context>/<instance>."},
-	{Name: "launchplane-url", Description: "Not supported yet (rejected): Launchplane base URL, to read the expected identity from a record."},
-	{Name: "launchplane-audience", Description: "Not supported yet (unused): OIDC audience for Launchplane."},
-	{Name: "launchplane-token", Description: "Not supported yet (unused): bearer token for Launchplane, for local CLI use.", Secret: true},
-	{Name: "launchplane-report", Default: "false", Description: "Not supported yet (true is rejected): post the verification evidence back to Launchplane."},
+	{Name: "launchplane-url", Description: "Launchplane base URL: read the expected identity from the deployment record deployment-record-id (GitHub OIDC; the job needs id-token: write)."},
+	{Name: "launchplane-audience", Description: "OIDC audience for Launchplane. Default: the Launchplane host."},
+	{Name: "launchplane-token", Description: "Bearer token for Launchplane instead of OIDC, for local CLI use.", Secret: true},
+	{Name: "launchplane-report", Default: "false", Description: "Post the verification back to Launchplane's stable-verification route (needs launchplane-url)."},
 }
 
 // Output describes one action output.

@@ -29,6 +29,9 @@ func (r *run) summaryReport() summary.Report {
 	}
 	rep.Tool.Name, rep.Tool.Version = "runtime-identity", Version
 	rep.Links.Run = r.wf.RunURL()
+	if r.record != nil {
+		rep.Links.Record = r.record.URL
+	}
 	rep.Redact = r.red.String
 	rep.Failure = r.failure
 	for k, v := range r.unavailable {

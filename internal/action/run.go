@@ -39,6 +39,7 @@ type run struct {
 	probe       *probe.Result
 	rollout     *rolloutReport
 	github      *githubReport
+	record      *recordReport
 	notes       []string
 	warnings    []string
 	unavailable map[string]string
@@ -73,7 +74,16 @@ func (r *run) main(ctx context.Context, get func(string) string, mode string) in
 		r.warnings = append(r.warnings, "workflow context: "+err.Error())
 	}
 	r.wf = wf
-	r.expected, r.prov, err = assemble(cfg, wf, r.started, r.env.ReadFile)
+	var record *identity.Identity
+	recordURL := ""
+	if cfg.LaunchplaneURL != "" {
+		var code int
+		if record, code = r.readRecord(ctx); code != ExitOK {
+			return code
+		}
+		recordURL = r.record.URL
+	}
+	r.expected, r.prov, err = assemble(cfg, wf, r.started, r.env.ReadFile, record, recordURL)
 	if err != nil {
 		return r.configError(err)
 	}
@@ -101,6 +111,7 @@ func (r *run) main(ctx context.Context, get func(string) string, mode string) in
 	// left in_progress forever misleads everyone who looks at it.
 	finish, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
+	r.reportToLaunchplane(finish)
 	r.finishGitHub(finish)
 	r.report()
 	return r.exit
