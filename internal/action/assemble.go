@@ -8,22 +8,8 @@ import (
 	"time"
 
 	"github.com/launchplane/runtime-identity/internal/identity"
+	"github.com/launchplane/runtime-identity/internal/summary"
 )
-
-// Provenance kinds: where an expected field's value came from.
-const (
-	FromInput    = "input"
-	FromRecord   = "launchplane-record"
-	FromIdentity = "identity-json" // identity-json or identity-file
-	FromWorkflow = "workflow-context"
-	FromDefault  = "default"
-)
-
-// Provenance says where one expected field came from.
-type Provenance struct {
-	Kind   string
-	Detail string
-}
 
 // inputForField maps a contract field to the input that sets it, for error messages.
 func inputForField(field string) string {
@@ -39,11 +25,11 @@ func inputForField(field string) string {
 // record (record, read from recordURL, nil without one); a whole identity (identity-json or
 // identity-file); workflow defaults. It validates the result and names the input to fix when a
 // field breaks the contract.
-func assemble(c *Config, w Workflow, now time.Time, readFile func(string) ([]byte, error), record *identity.Identity, recordURL string) (identity.Identity, map[string]Provenance, error) {
+func assemble(c *Config, w Workflow, now time.Time, readFile func(string) ([]byte, error), record *identity.Identity, recordURL string) (identity.Identity, map[string]summary.Source, error) {
 	id := identity.Identity{SchemaVersion: identity.SchemaVersion}
-	prov := map[string]Provenance{}
+	prov := map[string]summary.Source{}
 	fields := fieldPointers(&id)
-	set := func(field, v string, p Provenance) {
+	set := func(field, v string, p summary.Source) {
 		*fields[field] = v
 		prov[field] = p
 	}
@@ -64,44 +50,44 @@ func assemble(c *Config, w Workflow, now time.Time, readFile func(string) ([]byt
 		id = parsed
 		fields = fieldPointers(&id)
 		for f := range fields {
-			prov[f] = Provenance{FromIdentity, wholeInput}
+			prov[f] = summary.Source{Kind: summary.SourceIdentityJSON, Detail: wholeInput}
 		}
 	} else {
 		id.EnvironmentKind = identity.KindStable
-		prov["environment_kind"] = Provenance{FromDefault, "stable outside pull_request events"}
+		prov["environment_kind"] = summary.Source{Kind: summary.SourceDefault, Detail: "stable outside pull_request events"}
 		if sha := w.SourceSHA(); sha != "" {
 			detail := "GITHUB_SHA"
 			if w.IsPullRequest() && w.PRHeadSHA != "" {
 				detail = "pull request head SHA"
 			}
-			set("source_git_ref", sha, Provenance{FromWorkflow, detail})
+			set("source_git_ref", sha, summary.Source{Kind: summary.SourceWorkflow, Detail: detail})
 		}
 		if w.IsPullRequest() {
 			slug := "pr-" + strconv.Itoa(w.PRNumber)
-			set("environment_kind", identity.KindPreview, Provenance{FromWorkflow, w.EventName + " event"})
-			set("instance", slug, Provenance{FromWorkflow, "pull request number"})
-			set("preview_id", slug, Provenance{FromWorkflow, "pull request number"})
+			set("environment_kind", identity.KindPreview, summary.Source{Kind: summary.SourceWorkflow, Detail: w.EventName + " event"})
+			set("instance", slug, summary.Source{Kind: summary.SourceWorkflow, Detail: "pull request number"})
+			set("preview_id", slug, summary.Source{Kind: summary.SourceWorkflow, Detail: "pull request number"})
 		}
 	}
 	if record != nil {
 		id = *record
 		fields = fieldPointers(&id)
 		for f := range fields {
-			prov[f] = Provenance{FromRecord, recordURL}
+			prov[f] = summary.Source{Kind: summary.SourceRecord, Detail: recordURL}
 		}
 	}
 	for field, v := range c.Fields {
 		if record != nil && field == "deployment_record_id" {
 			continue // the record was read by this id
 		}
-		set(field, v, Provenance{FromInput, inputForField(field)})
+		set(field, v, summary.Source{Kind: summary.SourceInput, Detail: inputForField(field)})
 	}
 	if id.ArtifactID == "" && id.ImageReference != "" {
-		set("artifact_id", id.ImageReference, Provenance{FromDefault, "image-reference"})
+		set("artifact_id", id.ImageReference, summary.Source{Kind: summary.SourceDefault, Detail: "image-reference"})
 	}
 	if id.DeploymentRecordID == "" && c.Mode != ModeVerify && id.Context != "" && id.Instance != "" {
 		rec := fmt.Sprintf("deployment-%s-%s-%s", now.UTC().Format("20060102T150405Z"), id.Context, id.Instance)
-		set("deployment_record_id", rec, Provenance{FromDefault, "generated in Launchplane's format"})
+		set("deployment_record_id", rec, summary.Source{Kind: summary.SourceDefault, Detail: "generated in Launchplane's format"})
 	}
 	if c.Mode == ModeDeploy || c.Mode == ModeInject {
 		// The env carries no deployed_at: the record gets the finish time later.
@@ -122,8 +108,8 @@ func assemble(c *Config, w Workflow, now time.Time, readFile func(string) ([]byt
 }
 
 // inputFor names the input responsible for a bad field.
-func inputFor(field string, prov map[string]Provenance) string {
-	if p, ok := prov[field]; ok && p.Kind == FromIdentity {
+func inputFor(field string, prov map[string]summary.Source) string {
+	if p, ok := prov[field]; ok && p.Kind == summary.SourceIdentityJSON {
 		return p.Detail
 	}
 	return inputForField(field)

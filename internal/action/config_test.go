@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/launchplane/runtime-identity/internal/identity"
+	"github.com/launchplane/runtime-identity/internal/summary"
 )
 
 func inputs(kv ...string) func(string) string {
@@ -125,21 +126,21 @@ func TestAssemble(t *testing.T) {
 			get:    inputs("mode", "render", "context", "shop", "artifact-id", "img@sha256:1"),
 			wf:     pr,
 			check:  map[string]string{"instance": "pr-42", "preview_id": "pr-42", "environment_kind": "preview", "source_git_ref": pr.PRHeadSHA, "deployment_record_id": "deployment-20261123T120005Z-shop-pr-42"},
-			source: map[string]string{"instance": FromWorkflow, "source_git_ref": FromWorkflow, "deployment_record_id": FromDefault, "context": FromInput},
+			source: map[string]string{"instance": summary.SourceWorkflow, "source_git_ref": summary.SourceWorkflow, "deployment_record_id": summary.SourceDefault, "context": summary.SourceInput},
 		},
 		{
 			name:   "push uses GITHUB_SHA and stable",
 			get:    inputs("mode", "render", "context", "shop", "instance", "prod", "image-reference", "img@sha256:2"),
 			wf:     push,
 			check:  map[string]string{"environment_kind": "stable", "source_git_ref": push.SHA, "artifact_id": "img@sha256:2", "image_reference": "img@sha256:2"},
-			source: map[string]string{"artifact_id": FromDefault, "environment_kind": FromDefault},
+			source: map[string]string{"artifact_id": summary.SourceDefault, "environment_kind": summary.SourceDefault},
 		},
 		{
 			name:   "inputs override identity-json",
 			get:    inputs("mode", "render", "identity-json", `{"context":"c","instance":"i","deployment_record_id":"d","artifact_id":"a","source_git_ref":"s","deployed_at":"2026-01-01T00:00:00Z"}`, "instance", "prod"),
 			wf:     pr,
 			check:  map[string]string{"instance": "prod", "context": "c", "environment_kind": "stable", "source_git_ref": "s", "deployed_at": "2026-01-01T00:00:00Z"},
-			source: map[string]string{"instance": FromInput, "context": FromIdentity},
+			source: map[string]string{"instance": summary.SourceInput, "context": summary.SourceIdentityJSON},
 		},
 		{
 			name:  "deploy clears deployed_at",
@@ -244,7 +245,7 @@ func TestAssembleRecordLayer(t *testing.T) {
 	if id != want {
 		t.Errorf("assemble() = %+v, want %+v", id, want)
 	}
-	if prov["context"].Kind != FromRecord || prov["context"].Detail != "https://lp.example.com/v1/deployments/x" || prov["instance"].Kind != FromInput {
+	if prov["context"].Kind != summary.SourceRecord || prov["context"].Detail != "https://lp.example.com/v1/deployments/x" || prov["instance"].Kind != summary.SourceInput {
 		t.Errorf("provenance = %+v", prov)
 	}
 }

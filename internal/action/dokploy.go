@@ -5,26 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/launchplane/runtime-identity/internal/dokploy"
 	"github.com/launchplane/runtime-identity/internal/identity"
+	"github.com/launchplane/runtime-identity/internal/summary"
 )
-
-// rolloutReport is what the run did in Dokploy.
-type rolloutReport struct {
-	Target       dokploy.Target
-	EnvChanged   bool
-	Triggered    bool
-	Trigger      string // deploy or redeploy
-	DeploymentID string
-	Status       string
-	Title        string
-	Duration     time.Duration
-	QueuedFor    time.Duration
-	Error        string
-}
 
 // dokploy runs the inject and deploy modes: read the target, mask its secrets, patch the
 // identity keys into its env, write and confirm; then (deploy) trigger, wait and verify.
@@ -33,7 +21,7 @@ func (r *run) dokploy(ctx context.Context) {
 	if r.cfg.ComposeID != "" {
 		target = dokploy.ComposeTarget(r.cfg.ComposeID)
 	}
-	rep := &rolloutReport{Target: target}
+	rep := &summary.Rollout{TargetKind: string(target.Kind), TargetID: target.ID}
 	r.rollout = rep
 	opts := []dokploy.Option{dokploy.WithSleep(r.env.Sleep), dokploy.WithClock(r.env.Now)}
 	if r.env.HTTPClient != nil {
@@ -124,15 +112,15 @@ func (r *run) dokploy(ctx context.Context) {
 		r.dokployFault("list the deployments of "+target.String(), err)
 		return
 	}
-	rep.Trigger = "deploy"
+	trigger := "deploy"
 	if r.cfg.Redeploy {
-		rep.Trigger = "redeploy"
+		trigger = "redeploy"
 	}
 	if _, err := client.Deploy(ctx, target, r.cfg.Redeploy); err != nil {
-		r.dokployFault(rep.Trigger+" "+target.String()+" (not retried: a trigger must not run twice)", err)
+		r.dokployFault(trigger+" "+target.String()+" (not retried: a trigger must not run twice)", err)
 		return
 	}
-	rep.Triggered = true
+	rep.Trigger = trigger // set once the trigger was accepted
 	r.sink.infof("triggered %s of %s; waiting for the rollout (rollout-timeout %s)", rep.Trigger, target, r.cfg.RolloutTimeout)
 	var queuedSince time.Duration = -1
 	ro, err := client.WaitRollout(ctx, target, before, dokploy.WaitOptions{
@@ -219,7 +207,7 @@ func (r *run) dokployFault(what string, err error) {
 	if errors.Is(err, dokploy.ErrUnauthorized) {
 		msg = "Dokploy: API key rejected (expired, revoked or rate-limited) while trying to " + what
 	}
-	if r.rollout != nil && r.rollout.EnvChanged && !r.rollout.Triggered {
+	if r.rollout != nil && r.rollout.EnvChanged && r.rollout.Trigger == "" {
 		msg += "; note: the identity was already written into the env"
 	}
 	r.fail(ExitUnknown, OutcomeError, msg)
@@ -238,7 +226,7 @@ func confirmWrite(written, readBack string) string {
 		}
 	}
 	for k, v := range want {
-		if isIdentityKey(k) {
+		if slices.Contains(identity.EnvKeys, k) {
 			continue
 		}
 		if gv, ok := got[k]; !ok || gv != v {
@@ -250,35 +238,14 @@ func confirmWrite(written, readBack string) string {
 			changed = append(changed, k)
 		}
 	}
+	slices.Sort(changed) // each key lands here once: changed, or added
 	switch {
 	case len(lost) > 0:
 		return "the identity keys did not persist (" + strings.Join(lost, ", ") + ")"
 	case len(changed) > 0:
-		return "other keys changed while the identity was written (" + strings.Join(sortedUnique(changed), ", ") + ")"
+		return "other keys changed while the identity was written (" + strings.Join(changed, ", ") + ")"
 	}
 	return ""
-}
-
-func isIdentityKey(k string) bool {
-	for _, e := range identity.EnvKeys {
-		if e == k {
-			return true
-		}
-	}
-	return false
-}
-
-func sortedUnique(ss []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range ss {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	sortStrings(out)
-	return out
 }
 
 var (

@@ -3,19 +3,17 @@ package action
 import (
 	"context"
 	"encoding/json"
+	"strings"
 
 	"github.com/launchplane/runtime-identity/internal/ghdeploy"
 	"github.com/launchplane/runtime-identity/internal/identity"
+	"github.com/launchplane/runtime-identity/internal/summary"
 )
 
-// githubReport is what the run did on GitHub.
+// githubReport is what the run did on GitHub, and the client it did it with.
 type githubReport struct {
-	client         *ghdeploy.Client
-	DeploymentID   int64
-	Environment    string
-	EnvironmentURL string
-	LogURL         string
-	Errors         []string
+	summary.GitHub
+	client *ghdeploy.Client
 }
 
 // startGitHub creates the GitHub deployment and its in_progress status. Any failure is a warning:
@@ -88,7 +86,7 @@ func (r *run) githubClient() bool {
 	if envURL == "" {
 		envURL = r.cfg.BaseURL
 	}
-	r.github = &githubReport{client: client, Environment: env, EnvironmentURL: envURL, LogURL: r.wf.RunURL()}
+	r.github = &githubReport{client: client, GitHub: summary.GitHub{Environment: env, EnvironmentURL: envURL, LogURL: r.wf.RunURL()}}
 	return true
 }
 
@@ -147,7 +145,7 @@ func (r *run) githubState() string {
 func (r *run) githubWarning(err error) {
 	msg := r.red.String(err.Error())
 	if r.github != nil {
-		r.github.Errors = append(r.github.Errors, msg)
+		r.github.Error = strings.TrimPrefix(r.github.Error+"; "+msg, "; ")
 	}
 	r.warnings = append(r.warnings, "GitHub: "+msg+" (the verdict and exit code are unaffected)")
 	r.sink.annotate("warning", "GitHub: "+msg+" (the verdict and exit code are unaffected)")

@@ -25,7 +25,7 @@ func (r *run) summaryReport() summary.Report {
 		Unavailable:     map[string]string{},
 		StartedAt:       r.started,
 		FinishedAt:      r.env.Now(),
-		Provenance:      map[string]summary.Source{},
+		Provenance:      r.prov,
 	}
 	rep.Tool.Name, rep.Tool.Version = "runtime-identity", Version
 	rep.Links.Run = r.wf.RunURL()
@@ -36,9 +36,6 @@ func (r *run) summaryReport() summary.Report {
 	rep.Failure = r.failure
 	for k, v := range r.unavailable {
 		rep.Unavailable[k] = v
-	}
-	for f, p := range r.prov {
-		rep.Provenance[f] = summary.Source{Kind: p.Kind, Detail: p.Detail}
 	}
 	if p := r.probe; p != nil {
 		sp := &summary.Probe{
@@ -73,22 +70,10 @@ func (r *run) summaryReport() summary.Report {
 		rep.Probe = sp
 		rep.Observed = r.observedRaw()
 	}
-	if ro := r.rollout; ro != nil {
-		rep.Rollout = &summary.Rollout{
-			TargetKind:   string(ro.Target.Kind),
-			TargetID:     ro.Target.ID,
-			DeploymentID: ro.DeploymentID,
-			Status:       ro.Status,
-			Title:        ro.Title,
-			Duration:     ro.Duration,
-			QueuedFor:    ro.QueuedFor,
-			Trigger:      ro.Trigger,
-			EnvChanged:   ro.EnvChanged,
-			Error:        ro.Error,
-		}
-	}
+	rep.Rollout = r.rollout
 	if g := r.github; g != nil {
-		rep.GitHub = &summary.GitHub{DeploymentID: g.DeploymentID, Environment: g.Environment, EnvironmentURL: g.EnvironmentURL, LogURL: g.LogURL, Error: strings.Join(g.Errors, "; ")}
+		gh := g.GitHub
+		rep.GitHub = &gh
 	}
 	return rep
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 
@@ -33,11 +32,11 @@ type run struct {
 	wf       Workflow
 	started  time.Time
 	expected identity.Identity
-	prov     map[string]Provenance
+	prov     map[string]summary.Source
 
 	verdict     identity.Verdict
 	probe       *probe.Result
-	rollout     *rolloutReport
+	rollout     *summary.Rollout // nil without Dokploy
 	github      *githubReport
 	record      *recordReport
 	notes       []string
@@ -197,5 +196,3 @@ func (r *run) fail(code int, outcome summary.Outcome, reason string) {
 		r.verdict.Detail = "The tenant was not verified: " + reason
 	}
 }
-
-func sortStrings(ss []string) { sort.Strings(ss) }
