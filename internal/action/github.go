@@ -7,6 +7,7 @@ import (
 
 	"github.com/launchplane/runtime-identity/internal/ghdeploy"
 	"github.com/launchplane/runtime-identity/internal/identity"
+	"github.com/launchplane/runtime-identity/internal/logtext"
 	"github.com/launchplane/runtime-identity/internal/summary"
 )
 
@@ -32,7 +33,7 @@ func (r *run) startGitHub(ctx context.Context) {
 	id, err := client.CreateDeployment(ctx, ghdeploy.DeploymentRequest{
 		Ref:         r.expected.SourceGitRef,
 		Environment: env,
-		Description: ghdeploy.Truncate(r.expected.Breadcrumb(), ghdeploy.MaxDescription),
+		Description: logtext.Truncate(r.expected.Breadcrumb(), ghdeploy.MaxDescription),
 		Payload:     map[string]any{"runtime_identity": payload, "digest": r.expected.Digest()},
 		Transient:   r.expected.EnvironmentKind == identity.KindPreview,
 		Production:  r.expected.Instance == "prod",

@@ -5,13 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/launchplane/runtime-identity/internal/logtext"
 	"io"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 )
 
 // Sentinel errors, matched with errors.Is.
@@ -141,10 +140,10 @@ func checkResponse(r *http.Response, op string, secrets []string) error {
 		if body.Error != nil && len(body.Message) == 0 {
 			body = *body.Error
 		}
-		e.Message = jsonString(body.Message)
-		e.Code = jsonString(body.Code)
+		e.Message = logtext.JSONString(body.Message)
+		e.Code = logtext.JSONString(body.Code)
 		if e.Code == "" && body.Data != nil {
-			e.Code = jsonString(body.Data.Code)
+			e.Code = logtext.JSONString(body.Data.Code)
 		}
 		for _, raw := range body.Issues {
 			var is Issue
@@ -180,19 +179,6 @@ func checkResponse(r *http.Response, op string, secrets []string) error {
 	return e
 }
 
-// jsonString returns raw as a string when it is a JSON string or number, else "".
-func jsonString(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	var n json.Number
-	if json.Unmarshal(raw, &n) == nil {
-		return n.String()
-	}
-	return ""
-}
-
 // newScrubber returns a function that replaces every secret (longest first)
 // by "***", then makes the text safe for one log line: control characters
 // become spaces and the text is cut to maxMessageRunes.
@@ -205,16 +191,7 @@ func newScrubber(secrets []string) func(string) string {
 				s = strings.ReplaceAll(s, sec, "***")
 			}
 		}
-		s = strings.Map(func(r rune) rune {
-			if unicode.IsControl(r) || r == utf8.RuneError {
-				return ' '
-			}
-			return r
-		}, s)
-		if utf8.RuneCountInString(s) > maxMessageRunes {
-			s = string([]rune(s)[:maxMessageRunes]) + "…"
-		}
-		return s
+		return logtext.Truncate(logtext.OneLine(s), maxMessageRunes)
 	}
 }
 

@@ -93,7 +93,7 @@ func TestAPIErrorParse(t *testing.T) {
 			name: "long message cut and newlines flattened", status: 400,
 			body:             `{"message":"line one\n::set-output name=x::y ` + strings.Repeat("y", 500) + `"}`,
 			want:             &APIError{Method: "GET", Operation: "application.one", StatusCode: 400},
-			wantMessageRunes: maxMessageRunes + 1,
+			wantMessageRunes: maxMessageRunes, // cut to exactly the limit, "…" included
 		},
 	}
 	for _, tt := range tests {

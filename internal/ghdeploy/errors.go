@@ -3,9 +3,9 @@ package ghdeploy
 import (
 	"errors"
 	"fmt"
+	"github.com/launchplane/runtime-identity/internal/logtext"
 	"net/http"
 	"strings"
-	"unicode"
 )
 
 // ErrAutoMerged means GitHub answered 202: it merged the default branch into the ref instead
@@ -72,11 +72,5 @@ func clean(s, token string) string {
 	if token != "" {
 		s = strings.ReplaceAll(s, token, "[redacted]")
 	}
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	return Truncate(strings.TrimSpace(s), 200)
+	return logtext.Truncate(logtext.OneLine(s), 200)
 }

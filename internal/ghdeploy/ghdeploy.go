@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/go-github/v62/github"
 	"github.com/launchplane/runtime-identity/internal/clock"
+	"github.com/launchplane/runtime-identity/internal/logtext"
 )
 
 // MaxDescription is the longest description, in characters (runes), GitHub accepts on a
@@ -251,7 +252,7 @@ func (c *Client) CreateStatus(ctx context.Context, deploymentID int64, req Statu
 		return &Error{Op: op, Err: fmt.Errorf("state %q is not one of %s", req.State, strings.Join(deploymentStates, ", "))}
 	}
 	body := &github.DeploymentStatusRequest{State: github.String(req.State)}
-	if d := Truncate(req.Description, MaxDescription); d != "" {
+	if d := logtext.Truncate(req.Description, MaxDescription); d != "" {
 		body.Description = github.String(d)
 	}
 	if req.EnvironmentURL != "" {
@@ -286,7 +287,7 @@ func (c *Client) CreateCommitStatus(ctx context.Context, sha, statusContext, sta
 	if statusContext != "" {
 		body.Context = github.String(statusContext)
 	}
-	if d := Truncate(description, MaxDescription); d != "" {
+	if d := logtext.Truncate(description, MaxDescription); d != "" {
 		body.Description = github.String(d)
 	}
 	if targetURL != "" {

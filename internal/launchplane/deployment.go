@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/launchplane/runtime-identity/internal/identity"
+	"github.com/launchplane/runtime-identity/internal/logtext"
 )
 
 // Record keys that may hold the expected identity, in the order they are tried.
@@ -89,7 +90,7 @@ func parseRead(data []byte, recordID string) (*Deployment, error) {
 	if err := json.Unmarshal(env.Record, &rec); err != nil || rec == nil {
 		return nil, fmt.Errorf("%w: the envelope's record is not an object", ErrBadResponse)
 	}
-	d := &Deployment{RecordID: recordID, Raw: env.Record, TraceID: clean(jsonString(env.TraceID), "")}
+	d := &Deployment{RecordID: recordID, Raw: env.Record, TraceID: clean(logtext.JSONString(env.TraceID), "")}
 	if raw, ok := rec["deployment_record_id"]; ok {
 		var got string
 		if json.Unmarshal(raw, &got) != nil || got != recordID {

@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/launchplane/runtime-identity/internal/logtext"
 	"io"
 	"net/http"
 	"regexp"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 )
 
 // Sentinel errors, matched with errors.Is.
@@ -110,29 +110,16 @@ func checkResponse(r *http.Response, tok string) error {
 	data, _ := io.ReadAll(io.LimitReader(r.Body, errorBodyLimit))
 	var env rejected
 	if json.Unmarshal(data, &env) == nil {
-		e.TraceID = clean(jsonString(env.TraceID), tok)
+		e.TraceID = clean(logtext.JSONString(env.TraceID), tok)
 		if env.Error != nil {
-			e.Code = clean(jsonString(env.Error.Code), tok)
-			e.Message = clean(jsonString(env.Error.Message), tok)
+			e.Code = clean(logtext.JSONString(env.Error.Code), tok)
+			e.Message = clean(logtext.JSONString(env.Error.Message), tok)
 		}
 	}
 	if r.StatusCode >= 300 && r.StatusCode < 400 {
 		e.Message = "redirect not followed; use the final URL of the Launchplane instance"
 	}
 	return e
-}
-
-// jsonString returns raw as a string when it is a JSON string or number, else "".
-func jsonString(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	var n json.Number
-	if json.Unmarshal(raw, &n) == nil {
-		return n.String()
-	}
-	return ""
 }
 
 // jwtPattern matches a JWT (or the start of one): OIDC tokens are JWTs, and a server that
@@ -153,17 +140,7 @@ func clean(s, tok string) string {
 		}
 	}
 	s = jwtPattern.ReplaceAllString(s, "***")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == utf8.RuneError {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.TrimSpace(s)
-	if utf8.RuneCountInString(s) > maxMessageRunes {
-		s = string([]rune(s)[:maxMessageRunes]) + "…"
-	}
-	return s
+	return logtext.Truncate(logtext.OneLine(s), maxMessageRunes)
 }
 
 // redactRuns replaces every run of non-space characters that starts with prefix by "***".

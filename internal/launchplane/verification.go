@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/launchplane/runtime-identity/internal/identity"
+	"github.com/launchplane/runtime-identity/internal/logtext"
 )
 
 // Verification is the evidence of one stable verification of a generic-web lane.
@@ -119,7 +120,7 @@ func (c *Client) ReportVerification(ctx context.Context, v Verification, idempot
 	if json.Unmarshal(data, &env) != nil || env.Status != "accepted" {
 		return "", fmt.Errorf("launchplane: %s: %w: not an accepted envelope", op, ErrBadResponse)
 	}
-	return clean(jsonString(env.TraceID), ""), nil
+	return clean(logtext.JSONString(env.TraceID), ""), nil
 }
 
 // check returns an error naming the first missing or unusable field.

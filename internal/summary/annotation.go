@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/launchplane/runtime-identity/internal/identity"
+	"github.com/launchplane/runtime-identity/internal/logtext"
 )
 
 // Annotation levels.
@@ -41,12 +42,12 @@ func Annotation(r Report) (level, message string) {
 	if level == LevelWarning {
 		msg += " (require-identity is false, so this is a warning)"
 	}
-	return level, ellipsize(oneLine(msg), maxAnnotationRunes)
+	return level, logtext.Truncate(logtext.OneLine(msg), maxAnnotationRunes)
 }
 
 // val makes one value safe and short for an annotation.
 func (r *Report) val(s string) string {
-	return ellipsize(oneLine(r.redact(s)), annotationValueRunes)
+	return logtext.Truncate(logtext.OneLine(r.redact(s)), annotationValueRunes)
 }
 
 // nextStep says what happened and what to check.
@@ -60,7 +61,7 @@ func (r *Report) nextStep() string {
 		if ro.DeploymentID == "" && ro.Error != "" {
 			// Nothing was deployed (a rejected key, a lost job, a concurrent edit): the error is
 			// already the sentence to show.
-			return ellipsize(oneLine(r.redact(ro.Error)), maxAnnotationRunes)
+			return logtext.Truncate(logtext.OneLine(r.redact(ro.Error)), maxAnnotationRunes)
 		}
 		id := r.val(orUnknown(ro.DeploymentID))
 		if ro.Status == "error" || ro.Status == "cancelled" {
@@ -70,7 +71,7 @@ func (r *Report) nextStep() string {
 			}
 			return s
 		}
-		return fmt.Sprintf("Dokploy deployment %s did not finish: %s", id, ellipsize(oneLine(r.redact(orUnknown(ro.Error))), maxAnnotationRunes))
+		return fmt.Sprintf("Dokploy deployment %s did not finish: %s", id, logtext.Truncate(logtext.OneLine(r.redact(orUnknown(ro.Error))), maxAnnotationRunes))
 	}
 	where := ""
 	if p := r.Probe; p != nil && p.URL != "" {
@@ -115,7 +116,7 @@ func (r *Report) nextStep() string {
 		return fmt.Sprintf("the tenant gave no usable answer%s (%s): check that it is up and routed", where, r.val(r.problem()))
 	}
 	if r.Failure != "" && r.ExitCode != 0 {
-		return ellipsize(oneLine(r.redact(r.Failure)), maxAnnotationRunes)
+		return logtext.Truncate(logtext.OneLine(r.redact(r.Failure)), maxAnnotationRunes)
 	}
 	if len(r.Warnings) > 0 {
 		return "the outcome could not be found out: " + r.val(r.Warnings[0])

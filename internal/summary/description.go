@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/launchplane/runtime-identity/internal/identity"
+	"github.com/launchplane/runtime-identity/internal/logtext"
 )
 
 // MaxDescriptionRunes is GitHub's limit for a deployment status description.
@@ -29,9 +30,11 @@ const (
 	segProtected
 )
 
-func fixed(s string) segment              { return segment{text: s, kind: segFixed} }
-func cuttable(s string, prio int) segment { return segment{text: oneLine(s), kind: segCut, prio: prio} }
-func protected(s string) segment          { return segment{text: oneLine(s), kind: segProtected} }
+func fixed(s string) segment { return segment{text: s, kind: segFixed} }
+func cuttable(s string, prio int) segment {
+	return segment{text: logtext.OneLine(s), kind: segCut, prio: prio}
+}
+func protected(s string) segment { return segment{text: logtext.OneLine(s), kind: segProtected} }
 
 // Description renders the one-line GitHub deployment status description: "<verdict>: ..." in at
 // most MaxDescriptionRunes runes, e.g. "mismatch: tenant serves deployment-OLD, expected
@@ -79,7 +82,7 @@ func Description(r Report) string {
 			segs = []segment{fixed("not verified; expected "), protected(exp)}
 		}
 	}
-	return fit(oneLine(string(st))+": ", segs, MaxDescriptionRunes)
+	return fit(logtext.OneLine(string(st))+": ", segs, MaxDescriptionRunes)
 }
 
 // problem names what was wrong with the deciding answer, for malformed and unverifiable.
@@ -146,7 +149,7 @@ func fit(prefix string, segs []segment, n int) string {
 		}
 		after := 0
 		for _, i := range idx {
-			segs[i].text = ellipsize(segs[i].text, limit)
+			segs[i].text = logtext.Truncate(segs[i].text, limit)
 			after += runes(segs[i].text)
 		}
 		over -= cur - after
@@ -155,7 +158,7 @@ func fit(prefix string, segs []segment, n int) string {
 		for i := range segs {
 			if segs[i].kind == segProtected {
 				l := runes(segs[i].text)
-				segs[i].text = ellipsize(segs[i].text, max(l-over, 1))
+				segs[i].text = logtext.Truncate(segs[i].text, max(l-over, 1))
 				over -= l - runes(segs[i].text)
 			}
 		}
@@ -166,23 +169,5 @@ func fit(prefix string, segs []segment, n int) string {
 		b.WriteString(s.text)
 	}
 	// A safety net: only reachable if the fixed text alone were too long.
-	return ellipsize(b.String(), n)
-}
-
-// ellipsize returns s when it has at most n runes, else its first n-1 runes and "…".
-func ellipsize(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	if n <= 0 {
-		return ""
-	}
-	i, count := 0, 0
-	for i = range s {
-		if count == n-1 {
-			break
-		}
-		count++
-	}
-	return s[:i] + cutEllipsis
+	return logtext.Truncate(b.String(), n)
 }

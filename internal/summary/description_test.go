@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/launchplane/runtime-identity/internal/identity"
+	"github.com/launchplane/runtime-identity/internal/logtext"
 )
 
 // mismatchReport is a deployment_record_id mismatch with the given ids and mismatched fields.
@@ -116,7 +117,7 @@ func TestDescriptionProperty(t *testing.T) {
 		if !strings.HasPrefix(got, string(st)+": ") {
 			t.Fatalf("Description() = %q, want the prefix %q", got, st+": ")
 		}
-		if cleanExp := oneLine(exp); utf8.RuneCountInString(cleanExp) <= 80 && !strings.Contains(got, cleanExp) {
+		if cleanExp := logtext.OneLine(exp); utf8.RuneCountInString(cleanExp) <= 80 && !strings.Contains(got, cleanExp) {
 			t.Fatalf("Description() = %q lost the expected record id %q", got, cleanExp)
 		}
 		if strings.ContainsAny(got, "\n\r") {

@@ -145,12 +145,3 @@ func safeURL(u string) bool {
 	p, err := url.Parse(u)
 	return err == nil && (p.Scheme == "http" || p.Scheme == "https") && p.Host != ""
 }
-
-// oneLine makes s a single plain line for an annotation or a description: line breaks and other
-// control or format characters become spaces, runs of spaces collapse, invalid UTF-8 is replaced.
-func oneLine(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	return strings.Join(strings.FieldsFunc(s, func(r rune) bool {
-		return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == 0x2028 || r == 0x2029
-	}), " ")
-}

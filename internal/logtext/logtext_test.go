@@ -1,11 +1,11 @@
-package ghdeploy_test
+package logtext_test
 
 import (
 	"strings"
 	"testing"
 	"unicode/utf8"
 
-	"github.com/launchplane/runtime-identity/internal/ghdeploy"
+	"github.com/launchplane/runtime-identity/internal/logtext"
 )
 
 func TestTruncate(t *testing.T) {
@@ -32,7 +32,7 @@ func TestTruncate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := ghdeploy.Truncate(tt.s, tt.n); got != tt.want {
+			if got := logtext.Truncate(tt.s, tt.n); got != tt.want {
 				t.Errorf("Truncate(%q, %d) = %q, want %q", tt.s, tt.n, got, tt.want)
 			}
 		})
@@ -45,7 +45,7 @@ func FuzzTruncate(f *testing.F) {
 		f.Add(s, 1)
 	}
 	f.Fuzz(func(t *testing.T, s string, n int) {
-		got := ghdeploy.Truncate(s, n)
+		got := logtext.Truncate(s, n)
 		count := utf8.RuneCountInString(got)
 		switch {
 		case n <= 0:
@@ -68,4 +68,41 @@ func FuzzTruncate(f *testing.F) {
 			t.Fatalf("Truncate(%q, %d) = %q split a character", s, n, got)
 		}
 	})
+}
+
+func TestOneLine(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"plain", "plain"},
+		{"  a\nb\r\nc\t d  ", "a b c d"},
+		{"x\u2028y\u2029z\u202ew", "x y z w"},
+		{"nul\x00bell\x07", "nul bell"},
+		{"bad \xff utf8", "bad \uFFFD utf8"},
+		{"::error::forged\n::warning::x", "::error::forged ::warning::x"},
+	}
+	for _, tt := range tests {
+		if got := logtext.OneLine(tt.in); got != tt.want {
+			t.Errorf("OneLine(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func FuzzOneLine(f *testing.F) {
+	f.Add("a\nb")
+	f.Add("\u2028\xff")
+	f.Fuzz(func(t *testing.T, s string) {
+		got := logtext.OneLine(s)
+		if strings.ContainsAny(got, "\r\n\u2028\u2029") || !utf8.ValidString(got) || got != strings.TrimSpace(got) {
+			t.Fatalf("OneLine(%q) = %q", s, got)
+		}
+	})
+}
+
+func TestJSONString(t *testing.T) {
+	t.Parallel()
+	for raw, want := range map[string]string{`"x"`: "x", `12.5`: "12.5", `{"a":1}`: "", `null`: "", `[1]`: ""} {
+		if got := logtext.JSONString([]byte(raw)); got != want {
+			t.Errorf("JSONString(%s) = %q, want %q", raw, got, want)
+		}
+	}
 }
