@@ -49,7 +49,7 @@ func FuzzFromEnv(f *testing.F) {
 
 		switch rt.State() {
 		case StateOK:
-			if wk.Code != http.StatusOK || string(wk.Body.Bytes()) != string(hv) {
+			if wk.Code != http.StatusOK || wk.Body.String() != string(hv) {
 				t.Fatalf("well-known = %d %s, want 200 with HealthValue() %s", wk.Code, wk.Body.Bytes(), hv)
 			}
 			sum := sha256.Sum256(hv)

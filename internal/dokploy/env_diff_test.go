@@ -116,9 +116,7 @@ func TestPatchEnvDifferential(t *testing.T) {
 		modes[mode]++
 		texts = append(texts, c.text, p, again)
 	}
-	for _, tt := range envParseCases() {
-		texts = append(texts, tt)
-	}
+	texts = append(texts, envParseCases()...)
 	for i, s := range texts {
 		if !utf8.ValidString(s) {
 			// JSON cannot carry invalid UTF-8 to node unchanged.

@@ -46,11 +46,10 @@ func (l *tenantLauncher) processes() []*Process {
 }
 
 type setup struct {
-	noT      bool       // record violations without failing the test
-	tb       testing.TB // replaces t as Options.T
-	process  bool       // launch real tenant processes
-	opts     Options
-	launcher *tenantLauncher
+	noT     bool       // record violations without failing the test
+	tb      testing.TB // replaces t as Options.T
+	process bool       // launch real tenant processes
+	opts    Options
 }
 
 // newServer starts a fake validated against the contract; it is closed when the test ends.
