@@ -2,6 +2,7 @@ package action
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"strconv"
 	"strings"
@@ -22,7 +23,7 @@ func (r *run) summaryReport() summary.Report {
 		ExitCode:        r.exit,
 		Notes:           append(append([]string{}, r.notes...), r.verdict.Notes...),
 		Warnings:        append([]string{}, r.warnings...),
-		Unavailable:     map[string]string{},
+		Unavailable:     maps.Clone(r.unavailable),
 		StartedAt:       r.started,
 		FinishedAt:      r.env.Now(),
 		Provenance:      r.prov,
@@ -34,9 +35,6 @@ func (r *run) summaryReport() summary.Report {
 	}
 	rep.Redact = r.red.String
 	rep.Failure = r.failure
-	for k, v := range r.unavailable {
-		rep.Unavailable[k] = v
-	}
 	if p := r.probe; p != nil {
 		sp := &summary.Probe{
 			Surface:       p.Surface,
@@ -56,10 +54,7 @@ func (r *run) summaryReport() summary.Report {
 			}
 			ans.Key = a.Observation.Key
 			if a.Observation.Found {
-				if r.cfg.Mode != ModeRender {
-					want := r.expected
-					ans.Status = identity.Compare(&want, a.Observation).Status
-				}
+				ans.Status = identity.Compare(&want, a.Observation).Status
 				ans.DeploymentRecordID = a.Observation.Identity.DeploymentRecordID
 				ans.Digest = a.Observation.Digest
 			} else {
