@@ -1,6 +1,9 @@
 package action
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -21,11 +24,37 @@ func inputForField(field string) string {
 	return field
 }
 
-// assemble builds the expected identity, highest source first: explicit inputs; a Launchplane
+// assemble is the assemble step: it reads the Launchplane record when launchplane-url names one,
+// then builds the expected identity. A non-zero exit code ends the run before anything was
+// written (2 for bad input, 3 when Launchplane could not be read); the error was reported.
+func (r *runner) assemble(ctx context.Context, cfg *Config, wf Workflow, now time.Time) (Expected, int) {
+	var (
+		record *identity.Identity
+		rec    *Record
+		notes  []string
+	)
+	if cfg.LaunchplaneURL != "" {
+		var code int
+		if record, rec, notes, code = r.readRecord(ctx, cfg); code != ExitOK {
+			return Expected{}, code
+		}
+	}
+	recordURL := ""
+	if rec != nil {
+		recordURL = rec.URL
+	}
+	id, prov, err := assembleIdentity(cfg, wf, now, r.env.ReadFile, record, recordURL)
+	if err != nil {
+		return Expected{}, r.configError(err)
+	}
+	return Expected{Identity: id, Provenance: prov, Record: rec, Notes: notes}, ExitOK
+}
+
+// assembleIdentity builds the expected identity, highest source first: explicit inputs; a Launchplane
 // record (record, read from recordURL, nil without one); a whole identity (identity-json or
 // identity-file); workflow defaults. It validates the result and names the input to fix when a
 // field breaks the contract.
-func assemble(c *Config, w Workflow, now time.Time, readFile func(string) ([]byte, error), record *identity.Identity, recordURL string) (identity.Identity, map[string]summary.Source, error) {
+func assembleIdentity(c *Config, w Workflow, now time.Time, readFile func(string) ([]byte, error), record *identity.Identity, recordURL string) (identity.Identity, map[string]summary.Source, error) {
 	id := identity.Identity{SchemaVersion: identity.SchemaVersion}
 	prov := map[string]summary.Source{}
 	fields := fieldPointers(&id)
@@ -42,10 +71,24 @@ func assemble(c *Config, w Workflow, now time.Time, readFile func(string) ([]byt
 		}
 		whole, wholeInput = b, "identity-file"
 	}
+	if c.IdentityFile != "" && len(bytes.TrimSpace(whole)) == 0 {
+		return id, nil, &ConfigError{Input: "identity-file", Problem: fmt.Sprintf("the file %s is empty; it must hold one runtime identity JSON object", show(c.IdentityFile))}
+	}
 	if len(whole) > 0 {
+		if key, dup := duplicateKey(whole); dup {
+			return id, nil, &ConfigError{Input: wholeInput, Problem: fmt.Sprintf("the key %s appears twice, so the identity is ambiguous; give each field once", show(key))}
+		}
 		parsed, err := identity.ParseExpected(whole)
 		if err != nil {
-			return id, nil, &ConfigError{Input: wholeInput, Problem: "not a valid runtime identity: " + strings.TrimPrefix(err.Error(), "identity: ")}
+			var ve *identity.ValidationError
+			if !errors.As(err, &ve) {
+				return id, nil, &ConfigError{Input: wholeInput, Problem: "is not a valid runtime identity: " + err.Error()}
+			}
+			var errs ConfigErrors
+			for _, p := range ve.Problems {
+				errs = append(errs, &ConfigError{Input: wholeInput, Problem: "not a valid runtime identity: " + p.Field + " " + p.Reason})
+			}
+			return id, nil, errs
 		}
 		id = parsed
 		fields = fieldPointers(&id)
@@ -149,5 +192,57 @@ func fieldPointers(id *identity.Identity) map[string]*string {
 		"preview_id":            &id.PreviewID,
 		"preview_generation_id": &id.PreviewGenerationID,
 		"deployed_at":           &id.DeployedAt,
+	}
+}
+
+// duplicateKey reports the first key that appears twice in one JSON object of raw. Go's decoder
+// keeps the last of duplicate keys silently (and other parsers the first), so a document with
+// one is ambiguous. Text that is not JSON reports no duplicate; the parser names that problem.
+func duplicateKey(raw []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	type object struct {
+		keys      map[string]bool
+		expectKey bool
+	}
+	var stack []*object
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		var top *object
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				if top != nil && !top.expectKey {
+					top.expectKey = true // the object is this key's value
+				}
+				stack = append(stack, &object{keys: map[string]bool{}, expectKey: true})
+			case '[':
+				if top != nil && !top.expectKey {
+					top.expectKey = true
+				}
+				stack = append(stack, nil)
+			case '}', ']':
+				stack = stack[:len(stack)-1]
+			}
+			continue
+		case string:
+			if top != nil && top.expectKey {
+				if top.keys[t] {
+					return t, true
+				}
+				top.keys[t] = true
+				top.expectKey = false
+				continue
+			}
+		}
+		if top != nil {
+			top.expectKey = true // a scalar value ends the pair
+		}
 	}
 }

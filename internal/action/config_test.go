@@ -156,9 +156,9 @@ func TestAssemble(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			id, prov, err := assemble(c, tt.wf, now, readIdentityFile, nil, "")
+			id, prov, err := assembleIdentity(c, tt.wf, now, readIdentityFile, nil, "")
 			if err != nil {
-				t.Fatalf("assemble() = %v", err)
+				t.Fatalf("assembleIdentity() = %v", err)
 			}
 			ptrs := fieldPointers(&id)
 			got := map[string]string{}
@@ -166,7 +166,7 @@ func TestAssemble(t *testing.T) {
 				got[f] = *ptrs[f]
 			}
 			if diff := cmp.Diff(tt.check, got); diff != "" {
-				t.Errorf("assemble() fields (-want +got):\n%s", diff)
+				t.Errorf("assembleIdentity() fields (-want +got):\n%s", diff)
 			}
 			for f, kind := range tt.source {
 				if prov[f].Kind != kind {
@@ -207,7 +207,7 @@ func TestAssembleErrorsNameInputs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, _, err = assemble(c, tt.wf, time.Now(), readIdentityFile, nil, "")
+			_, _, err = assembleIdentity(c, tt.wf, time.Now(), readIdentityFile, nil, "")
 			var errs ConfigErrors
 			switch e := err.(type) {
 			case ConfigErrors:
@@ -215,14 +215,14 @@ func TestAssembleErrorsNameInputs(t *testing.T) {
 			case *ConfigError:
 				errs = ConfigErrors{e}
 			default:
-				t.Fatalf("assemble() = %v (%T), want a configuration error", err, err)
+				t.Fatalf("assembleIdentity() = %v (%T), want a configuration error", err, err)
 			}
 			for _, e := range errs {
 				if e.Input == tt.input && strings.Contains(e.Error(), tt.hint) {
 					return
 				}
 			}
-			t.Errorf("assemble() = %v, want input %q mentioning %q", err, tt.input, tt.hint)
+			t.Errorf("assembleIdentity() = %v, want input %q mentioning %q", err, tt.input, tt.hint)
 		})
 	}
 }
@@ -236,14 +236,14 @@ func TestAssembleRecordLayer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, prov, err := assemble(c, Workflow{EventName: "pull_request", PRNumber: 7, SHA: "fff"}, time.Now(), readIdentityFile, &rec, "https://lp.example.com/v1/deployments/x")
+	id, prov, err := assembleIdentity(c, Workflow{EventName: "pull_request", PRNumber: 7, SHA: "fff"}, time.Now(), readIdentityFile, &rec, "https://lp.example.com/v1/deployments/x")
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := rec
 	want.Instance = "canary" // explicit inputs still win over the record
 	if id != want {
-		t.Errorf("assemble() = %+v, want %+v", id, want)
+		t.Errorf("assembleIdentity() = %+v, want %+v", id, want)
 	}
 	if prov["context"].Kind != summary.SourceRecord || prov["context"].Detail != "https://lp.example.com/v1/deployments/x" || prov["instance"].Kind != summary.SourceInput {
 		t.Errorf("provenance = %+v", prov)

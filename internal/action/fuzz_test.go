@@ -29,7 +29,7 @@ func FuzzInputs(f *testing.F) {
 			}
 			return
 		}
-		id, _, err := assemble(c, Workflow{}, time.Unix(0, 0), readIdentityFile, nil, "")
+		id, _, err := assembleIdentity(c, Workflow{}, time.Unix(0, 0), readIdentityFile, nil, "")
 		if err != nil {
 			return
 		}

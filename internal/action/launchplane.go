@@ -11,27 +11,34 @@ import (
 
 	"github.com/launchplane/runtime-identity/internal/identity"
 	"github.com/launchplane/runtime-identity/internal/launchplane"
+	"github.com/launchplane/runtime-identity/internal/summary"
 	"github.com/sethvargo/go-githubactions"
 )
 
-// recordReport is what the run read from, and sent to, Launchplane.
-type recordReport struct {
-	client  *launchplane.Client
+// Record is the Launchplane deployment record the expected identity was read from.
+type Record struct {
 	URL     string
 	TraceID string
+	client  *launchplane.Client
+}
+
+// lpReport is what posting the verification back to Launchplane left: notes and warnings for
+// the report. It never changes the decision.
+type lpReport struct {
+	notes, warnings []string
 }
 
 // launchplaneClient builds the Launchplane client: a static launchplane-token (local CLI use),
 // else a GitHub Actions OIDC token for the audience (the job needs id-token: write).
-func (r *run) launchplaneClient() (*launchplane.Client, error) {
-	token := launchplane.StaticToken(r.cfg.LaunchplaneToken)
-	if r.cfg.LaunchplaneToken == "" {
+func (r *runner) launchplaneClient(cfg *Config) (*launchplane.Client, error) {
+	token := launchplane.StaticToken(cfg.LaunchplaneToken)
+	if cfg.LaunchplaneToken == "" {
 		if r.env.Getenv("ACTIONS_ID_TOKEN_REQUEST_URL") == "" || r.env.Getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN") == "" {
 			return nil, &ConfigError{Input: "launchplane-url", Problem: "reading a Launchplane record needs a token: give the job permissions: id-token: write (GitHub OIDC), or pass launchplane-token when running the CLI"}
 		}
-		audience := r.cfg.LaunchplaneAudience
+		audience := cfg.LaunchplaneAudience
 		if audience == "" {
-			u, _ := url.Parse(r.cfg.LaunchplaneURL)
+			u, _ := url.Parse(cfg.LaunchplaneURL)
 			audience = u.Host
 		}
 		r.mask(r.env.Getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
@@ -49,25 +56,25 @@ func (r *run) launchplaneClient() (*launchplane.Client, error) {
 	if r.env.HTTPClient != nil {
 		opts = append(opts, launchplane.WithHTTPClient(r.env.HTTPClient))
 	}
-	return launchplane.New(r.cfg.LaunchplaneURL, token, opts...)
+	return launchplane.New(cfg.LaunchplaneURL, token, opts...)
 }
 
 // readRecord reads the expected identity from the Launchplane deployment record named by
 // deployment-record-id. Bad input (no such record, a record without a usable identity) is a
 // configuration error; Launchplane unreachable or refusing the token is exit 3.
-func (r *run) readRecord(ctx context.Context) (*identity.Identity, int) {
-	client, err := r.launchplaneClient()
+func (r *runner) readRecord(ctx context.Context, cfg *Config) (*identity.Identity, *Record, []string, int) {
+	client, err := r.launchplaneClient(cfg)
 	if err != nil {
-		return nil, r.configError(err)
+		return nil, nil, nil, r.configError(err)
 	}
-	id := r.cfg.Fields["deployment_record_id"]
+	id := cfg.Fields["deployment_record_id"]
 	dep, err := client.Deployment(ctx, id)
 	switch {
 	case err == nil:
 	case errors.Is(err, launchplane.ErrNotFound):
-		return nil, r.configError(&ConfigError{Input: "deployment-record-id", Problem: fmt.Sprintf("Launchplane has no deployment record %s; use the record id the deploy step output", show(id))})
+		return nil, nil, nil, r.configError(&ConfigError{Input: "deployment-record-id", Problem: fmt.Sprintf("Launchplane has no deployment record %s; use the record id the deploy step output", show(id))})
 	case errors.Is(err, launchplane.ErrNoIdentity), errors.Is(err, launchplane.ErrInvalidIdentity), errors.Is(err, launchplane.ErrRecordMismatch):
-		return nil, r.configError(&ConfigError{Input: "deployment-record-id", Problem: "the Launchplane record cannot give the expected identity (" + r.red.String(strings.TrimPrefix(err.Error(), "launchplane: ")) + "); pass identity-json instead"})
+		return nil, nil, nil, r.configError(&ConfigError{Input: "deployment-record-id", Problem: "the Launchplane record cannot give the expected identity (" + r.red.String(err.Error()) + "); pass identity-json instead"})
 	default:
 		msg := "Launchplane: could not read deployment record " + id + ": " + r.red.String(err.Error())
 		if errors.Is(err, launchplane.ErrUnauthorized) {
@@ -75,70 +82,70 @@ func (r *run) readRecord(ctx context.Context) (*identity.Identity, int) {
 		}
 		r.sink.annotate("error", msg)
 		fmt.Fprintln(r.stderr, "runtime-identity: the expected identity could not be read; nothing was written anywhere")
-		return nil, ExitUnknown
+		return nil, nil, nil, ExitUnknown
 	}
-	r.record = &recordReport{client: client, URL: dep.URL, TraceID: dep.TraceID}
+	var notes []string
 	if len(dep.UnknownKeys) > 0 {
-		r.notes = append(r.notes, "the Launchplane record's identity has keys this version does not know (tolerated): "+strings.Join(dep.UnknownKeys, ", "))
+		notes = append(notes, "the Launchplane record's identity has keys this version does not know (tolerated): "+strings.Join(dep.UnknownKeys, ", "))
 	}
 	r.sink.infof("expected identity read from Launchplane record %s", dep.URL)
-	return &dep.Identity, ExitOK
+	return &dep.Identity, &Record{client: client, URL: dep.URL, TraceID: dep.TraceID}, notes, ExitOK
 }
 
-// reportToLaunchplane posts the verification evidence back (launchplane-report). A failure is a
-// warning: it never changes the verdict or the exit code.
-func (r *run) reportToLaunchplane(ctx context.Context) {
-	if !r.cfg.LaunchplaneReport || r.probe == nil {
-		if r.cfg.LaunchplaneReport {
-			r.warnings = append(r.warnings, "launchplane-report: the tenant was not probed, so there was nothing to report")
-		}
-		return
+// reportToLaunchplane posts the verification evidence back (launchplane-report). A failure is
+// a warning: it never changes the verdict or the exit code.
+func (r *runner) reportToLaunchplane(ctx context.Context, cfg *Config, wf Workflow, exp Expected, pr *Probe, d summary.Decision) lpReport {
+	var rep lpReport
+	if !cfg.LaunchplaneReport {
+		return rep
 	}
-	client := (*launchplane.Client)(nil)
-	if r.record != nil {
-		client = r.record.client
+	if pr == nil || pr.Result == nil || pr.Result.Attempts == 0 {
+		rep.warnings = append(rep.warnings, "launchplane-report: the tenant was not probed, so there was nothing to report")
+		return rep
+	}
+	var client *launchplane.Client
+	if exp.Record != nil {
+		client = exp.Record.client
 	} else {
-		c, err := r.launchplaneClient()
+		c, err := r.launchplaneClient(cfg)
 		if err != nil {
-			r.launchplaneWarning(err)
-			return
+			return r.launchplaneWarning(rep, err)
 		}
 		client = c
 	}
 	var payload json.RawMessage
-	if raw := r.observedRaw(); raw != nil {
-		payload, _ = json.Marshal(map[string]json.RawMessage{"runtime_identity": json.RawMessage(r.red.String(string(raw)))})
-		if !json.Valid(payload) {
-			payload = nil
-		}
+	if raw := pr.observedRaw(); raw != nil {
+		payload, _ = json.Marshal(map[string]json.RawMessage{"runtime_identity": summary.RedactJSON(raw, r.red.String)})
 	}
+	want := exp.Identity
 	v := launchplane.Verification{
-		Product:            r.expected.Product,
-		Context:            r.expected.Context,
-		Instance:           r.expected.Instance,
-		DeploymentRecordID: r.expected.DeploymentRecordID,
-		Status:             string(r.verdict.Status),
+		Product:            want.Product,
+		Context:            want.Context,
+		Instance:           want.Instance,
+		DeploymentRecordID: want.DeploymentRecordID,
+		Status:             string(d.Verdict.Status),
 		VerifiedAt:         r.env.Now(),
-		TimeoutSeconds:     int(r.cfg.VerifyTimeout.Seconds()),
+		TimeoutSeconds:     int(cfg.VerifyTimeout.Seconds()),
 		HealthPayload:      payload,
 	}
-	if r.probe.URL != "" {
-		v.CheckedURLs = []string{r.probe.URL}
+	if pr.Result.URL != "" {
+		v.CheckedURLs = []string{pr.Result.URL}
 	}
-	if r.verdict.Status != identity.StatusMatch {
-		v.FailureSummary = r.red.String(r.verdict.Detail)
+	if d.Verdict.Status != identity.StatusMatch {
+		v.FailureSummary = r.red.String(d.Verdict.Detail)
 	}
-	key := fmt.Sprintf("stable-verification:%s:%s:%d:%d", r.expected.Product, r.expected.Instance, r.wf.RunID, r.wf.RunAttempt)
+	key := fmt.Sprintf("stable-verification:%s:%s:%d:%d", want.Product, want.Instance, wf.RunID, wf.RunAttempt)
 	trace, err := client.ReportVerification(ctx, v, key)
 	if err != nil {
-		r.launchplaneWarning(err)
-		return
+		return r.launchplaneWarning(rep, err)
 	}
-	r.notes = append(r.notes, "the verification was reported to Launchplane (trace "+trace+")")
+	rep.notes = append(rep.notes, "the verification was reported to Launchplane (trace "+trace+")")
+	return rep
 }
 
-func (r *run) launchplaneWarning(err error) {
+func (r *runner) launchplaneWarning(rep lpReport, err error) lpReport {
 	msg := "Launchplane report: " + r.red.String(err.Error()) + " (the verdict and exit code are unaffected)"
-	r.warnings = append(r.warnings, msg)
+	rep.warnings = append(rep.warnings, msg)
 	r.sink.annotate("warning", msg)
+	return rep
 }

@@ -83,9 +83,18 @@ func Main(ctx context.Context, env Env) int {
 	if done {
 		return code
 	}
-	r := &run{env: env, red: red, stderr: stderr}
+	r := &runner{env: env, red: red, stderr: stderr}
 	r.sink = r.newSink()
-	return r.main(ctx, get, mode)
+	if mode != "" {
+		inner := get
+		get = func(name string) string {
+			if name == "mode" {
+				return mode
+			}
+			return inner(name)
+		}
+	}
+	return r.run(ctx, get)
 }
 
 // parseArgs reads the command line. Without arguments the inputs come from INPUT_* variables, as
@@ -159,7 +168,7 @@ func (f *inputFlag) Set(v string) error { f.value = v; return nil }
 func (f *inputFlag) IsBoolFlag() bool   { return f.boolean }
 
 // newSink picks the runner's file commands when the runner set them up, else the terminal.
-func (r *run) newSink() sink {
+func (r *runner) newSink() sink {
 	out, sum := r.env.Getenv("GITHUB_OUTPUT"), r.env.Getenv("GITHUB_STEP_SUMMARY")
 	if out != "" && sum != "" {
 		ga := githubactions.New(githubactions.WithGetenv(r.env.Getenv), githubactions.WithWriter(r.red.writer(r.env.Stdout)))
@@ -169,7 +178,7 @@ func (r *run) newSink() sink {
 }
 
 // configError prints every bad input and returns exit code 2.
-func (r *run) configError(err error) int {
+func (r *runner) configError(err error) int {
 	var errs ConfigErrors
 	var one *ConfigError
 	switch {
@@ -197,7 +206,7 @@ func inputIndex(name string) int {
 }
 
 // evidenceDir is RUNNER_TEMP when the runner set it, else TMPDIR, else /tmp.
-func (r *run) evidenceDir() string {
+func (r *runner) evidenceDir() string {
 	for _, k := range []string{"RUNNER_TEMP", "TMPDIR"} {
 		if d := r.env.Getenv(k); d != "" {
 			return d

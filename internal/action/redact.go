@@ -28,6 +28,7 @@ func (r *redactor) add(values ...string) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var added []string
+	grew := false
 	seen := map[string]bool{}
 	for _, s := range r.secrets {
 		seen[s] = true
@@ -52,12 +53,15 @@ func (r *redactor) add(values ...string) []string {
 			}
 			seen[p] = true
 			r.secrets = append(r.secrets, p)
+			grew = true
 			if !strings.ContainsAny(p, "\r\n") {
 				added = append(added, p)
 			}
 		}
 	}
-	if len(added) > 0 {
+	// Rebuild whenever a secret was added, masked or not: a multi-line value whose lines are all
+	// too short to mask one by one is still redacted whole.
+	if grew {
 		sort.Slice(r.secrets, func(i, j int) bool { return len(r.secrets[i]) > len(r.secrets[j]) })
 		pairs := make([]string, 0, 2*len(r.secrets))
 		for _, s := range r.secrets {

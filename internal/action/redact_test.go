@@ -41,3 +41,16 @@ func TestRedactor(t *testing.T) {
 		t.Errorf("writer wrote %q", buf.String())
 	}
 }
+
+// A multi-line secret whose lines are each too short to mask on their own is still redacted
+// whole.
+func TestRedactorShortLines(t *testing.T) {
+	t.Parallel()
+	var r redactor
+	if masks := r.add("ab\ncd\nef"); len(masks) != 0 {
+		t.Errorf("add() masks = %q, want none (each line is shorter than %d)", masks, minSecretLen)
+	}
+	if got := r.String("value: ab\ncd\nef."); got != "value: ***." {
+		t.Errorf("String() = %q, want the whole value redacted", got)
+	}
+}

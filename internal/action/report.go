@@ -2,125 +2,171 @@ package action
 
 import (
 	"encoding/json"
-	"maps"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/launchplane/runtime-identity/internal/identity"
 	"github.com/launchplane/runtime-identity/internal/summary"
 )
 
-// summaryReport gathers the run into the summary package's input.
-func (r *run) summaryReport() summary.Report {
-	want := r.expected
+// reportInput is everything a run's report is built from: the steps' results and the decision.
+type reportInput struct {
+	cfg      *Config
+	wf       Workflow
+	started  time.Time
+	exp      Expected
+	inj      *Injection
+	ro       *Rollout
+	pr       *Probe
+	d        summary.Decision
+	gh       *githubReporter
+	lp       lpReport
+	warnings []string
+}
+
+// buildReport gathers the run into the summary package's input. It copies what the steps found
+// and the decision; it decides nothing.
+func (r *runner) buildReport(in reportInput) summary.Report {
+	want := in.exp.Identity
 	rep := summary.Report{
-		Mode:            string(r.cfg.Mode),
+		Mode:            string(in.cfg.Mode),
 		Expected:        &want,
-		Verdict:         r.verdict,
-		RequireIdentity: r.cfg.RequireIdentity,
-		Outcome:         r.outcome,
-		ExitCode:        r.exit,
-		Notes:           append(append([]string{}, r.notes...), r.verdict.Notes...),
-		Warnings:        append([]string{}, r.warnings...),
-		Unavailable:     maps.Clone(r.unavailable),
-		StartedAt:       r.started,
+		Decision:        in.d,
+		RequireIdentity: in.cfg.RequireIdentity,
+		Unavailable:     map[string]string{},
+		StartedAt:       in.started,
 		FinishedAt:      r.env.Now(),
-		Provenance:      r.prov,
+		Provenance:      in.exp.Provenance,
+		Redact:          r.red.String,
 	}
 	rep.Tool.Name, rep.Tool.Version = "runtime-identity", Version
-	rep.Links.Run = r.wf.RunURL()
-	if r.record != nil {
-		rep.Links.Record = r.record.URL
+	rep.Links.Run = in.wf.RunURL()
+	if in.exp.Record != nil {
+		rep.Links.Record = in.exp.Record.URL
 	}
-	rep.Redact = r.red.String
-	rep.Failure = r.failure
-	if p := r.probe; p != nil {
-		sp := &summary.Probe{
-			Surface:       p.Surface,
-			URL:           p.URL,
-			Attempts:      p.Attempts,
-			Confirmations: p.Confirmations,
-			Required:      p.Required,
-			TimeToMatch:   p.TimeToMatch,
-			Elapsed:       p.Elapsed,
-			FirstSeen:     p.FirstSeen,
-			TimedOut:      p.TimedOut,
+	rep.Notes = append(rep.Notes, in.exp.Notes...)
+	rep.Warnings = append(rep.Warnings, in.warnings...)
+	switch in.cfg.Mode {
+	case ModeRender:
+		rep.Unavailable["observed_runtime_identity"] = "render mode does not probe the tenant"
+		rep.Unavailable["dokploy"] = "render mode does not deploy"
+	case ModeVerify:
+		rep.Unavailable["dokploy"] = "verify mode does not deploy"
+	case ModeInject:
+		rep.Unavailable["observed_runtime_identity"] = "inject mode does not deploy or probe; another step deploys"
+	}
+	if inj := in.inj; inj != nil {
+		ro := &summary.Rollout{TargetKind: string(inj.Target.Kind), TargetID: inj.Target.ID, EnvChanged: inj.Written}
+		if f := inj.Fault; f != nil {
+			ro.Error = f.Message
 		}
-		for _, a := range p.Last.Answers {
-			ans := summary.Answer{Surface: a.Surface, URL: a.URL, StatusCode: a.StatusCode, Detail: a.Observation.Detail}
-			if a.Error != "" {
-				ans.Detail = a.Error
+		if x := in.ro; x != nil {
+			ro.Trigger, ro.DeploymentID, ro.Status, ro.Title = x.Trigger, x.DeploymentID, x.Status, x.Title
+			ro.Duration, ro.QueuedFor = x.Elapsed, x.QueuedFor
+			if f := x.Fault; f != nil {
+				ro.Error = f.Message
 			}
-			ans.Key = a.Observation.Key
-			if a.Observation.Found {
-				ans.Status = identity.Compare(&want, a.Observation).Status
-				ans.DeploymentRecordID = a.Observation.Identity.DeploymentRecordID
-				ans.Digest = a.Observation.Digest
-			} else {
-				ans.Status = a.Observation.Status
-			}
-			sp.Answers = append(sp.Answers, ans)
+			rep.Notes = append(rep.Notes, x.Notes...)
+			rep.Warnings = append(rep.Warnings, x.Warnings...)
 		}
-		rep.Probe = sp
-		rep.Observed = r.observedRaw()
+		rep.Rollout = ro
+		rep.Notes = append(rep.Notes, inj.Notes...)
+		rep.Warnings = append(rep.Warnings, inj.Warnings...)
 	}
-	rep.Rollout = r.rollout
-	if g := r.github; g != nil {
-		gh := g.GitHub
-		rep.GitHub = &gh
+	if pr := in.pr; pr != nil {
+		rep.Notes = append(rep.Notes, pr.Notes...)
+		if pr.Skipped != "" {
+			rep.Unavailable["observed_runtime_identity"] = pr.Skipped
+		}
+		if res := pr.Result; res != nil && res.Attempts > 0 {
+			rep.Probe = probeReport(pr, want)
+			rep.Observed = pr.observedRaw()
+			if s := in.d.Verdict.Status; s != identity.StatusMatch && s != identity.StatusMismatch && rep.Observed == nil {
+				rep.Unavailable["observed_runtime_identity"] = in.d.Verdict.Detail
+			}
+		}
 	}
+	if g := in.gh; g != nil {
+		if g.report != nil {
+			gh := *g.report
+			rep.GitHub = &gh
+		} else if g.off != "" {
+			rep.Unavailable["github"] = g.off
+		}
+		if g.client != nil && !in.cfg.GitHubDeployment {
+			rep.Unavailable["github_deployment"] = "github-deployment is false"
+		}
+		rep.Warnings = append(rep.Warnings, g.warnings...)
+	}
+	rep.Notes = append(rep.Notes, in.lp.notes...)
+	rep.Warnings = append(rep.Warnings, in.lp.warnings...)
 	return rep
 }
 
-// observedRaw returns the identity the deciding answer reported, as sent.
-func (r *run) observedRaw() json.RawMessage {
-	if r.probe == nil {
-		return nil
+// probeReport copies the probe's result into the summary's terms.
+func probeReport(pr *Probe, want identity.Identity) *summary.Probe {
+	p := pr.Result
+	sp := &summary.Probe{
+		Surface:       p.Surface,
+		URL:           p.URL,
+		Attempts:      p.Attempts,
+		Confirmations: p.Confirmations,
+		Required:      p.Required,
+		TimeToMatch:   p.TimeToMatch,
+		Elapsed:       p.Elapsed,
+		FirstSeen:     p.FirstSeen,
+		TimedOut:      p.TimedOut,
 	}
-	for _, a := range r.probe.Last.Answers {
-		if a.Surface == r.probe.Surface && len(a.Observation.Raw) > 0 && string(a.Observation.Raw) != "null" {
-			return a.Observation.Raw
+	for _, a := range p.Last.Answers {
+		ans := summary.Answer{Surface: a.Surface, URL: a.URL, StatusCode: a.StatusCode, Detail: a.Observation.Detail, Key: a.Observation.Key}
+		if a.Error != "" {
+			ans.Detail = a.Error
 		}
+		if a.Observation.Found {
+			ans.Status = identity.Compare(&want, a.Observation).Status
+			ans.DeploymentRecordID = a.Observation.Identity.DeploymentRecordID
+			ans.Digest = a.Observation.Digest
+		} else {
+			ans.Status = a.Observation.Status
+		}
+		sp.Answers = append(sp.Answers, ans)
 	}
-	return nil
-}
-
-// description is the one-line description for the GitHub deployment status.
-func (r *run) description() string {
-	return r.red.String(summary.Description(r.summaryReport()))
+	return sp
 }
 
 // report writes the summary, the outputs, the evidence file and the final annotation.
-func (r *run) report() {
-	rep := r.summaryReport()
+func (r *runner) report(in reportInput) {
+	rep := r.buildReport(in)
+	want := in.exp.Identity
 	// Outputs built from validated inputs are written as they are; anything a tenant or Dokploy
 	// reported is cleaned of line breaks, capped and redacted.
 	set := r.sink.setOutput
 	untrusted := func(name, v string) { set(name, cleanOutput(r.red.String(v))) }
-	set("status", string(r.verdict.Status))
-	set("identity-json", string(r.expected.Canonical()))
-	set("digest", r.expected.Digest())
-	set("breadcrumb", r.expected.Breadcrumb())
-	set("deployment-record-id", r.expected.DeploymentRecordID)
-	set("mismatched-fields", strings.Join(r.verdict.Mismatched, ","))
-	observed := compactJSON(r.observedRaw(), r.red.String)
+	set("status", string(in.d.Verdict.Status))
+	set("identity-json", string(want.Canonical()))
+	set("digest", want.Digest())
+	set("breadcrumb", want.Breadcrumb())
+	set("deployment-record-id", want.DeploymentRecordID)
+	set("mismatched-fields", strings.Join(in.d.Verdict.Mismatched, ","))
+	observed := compactJSON(rep.Observed, r.red.String)
 	if len(observed) > maxOutputLen {
 		observed = "" // cut JSON is no JSON; the evidence file marks it as cut
 	}
 	set("observed-json", observed)
-	if r.rollout != nil {
-		untrusted("dokploy-deployment-id", r.rollout.DeploymentID)
+	if rep.Rollout != nil {
+		untrusted("dokploy-deployment-id", rep.Rollout.DeploymentID)
 	}
-	if r.github != nil && r.github.DeploymentID != 0 {
-		set("github-deployment-id", strconv.FormatInt(r.github.DeploymentID, 10))
+	if rep.GitHub != nil && rep.GitHub.DeploymentID != 0 {
+		set("github-deployment-id", strconv.FormatInt(rep.GitHub.DeploymentID, 10))
 	}
-	if r.probe != nil && r.probe.Confirmed && r.verdict.Status == identity.StatusMatch {
-		set("time-to-match-ms", strconv.FormatInt(r.probe.TimeToMatch.Milliseconds(), 10))
+	if in.d.Verdict.Status == identity.StatusMatch && rep.Probe != nil {
+		set("time-to-match-ms", strconv.FormatInt(rep.Probe.TimeToMatch.Milliseconds(), 10))
 	}
-	if r.cfg.Mode == ModeRender {
+	if in.cfg.Mode == ModeRender {
 		var lines []string
-		for _, kv := range r.expected.EnvVars() {
+		for _, kv := range want.EnvVars() {
 			lines = append(lines, kv.Key+"="+kv.Value)
 		}
 		set("env-lines", strings.Join(lines, "\n"))
@@ -141,7 +187,7 @@ func (r *run) report() {
 
 // writeEvidence writes the evidence JSON under RUNNER_TEMP (else the temp dir) and returns its
 // absolute path.
-func (r *run) writeEvidence(rep summary.Report) (string, error) {
+func (r *runner) writeEvidence(rep summary.Report) (string, error) {
 	b, err := summary.Evidence(rep)
 	if err != nil {
 		return "", err

@@ -2,9 +2,9 @@ package action
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/launchplane/runtime-identity/internal/identity"
@@ -13,120 +13,114 @@ import (
 	"github.com/sethvargo/go-githubactions"
 )
 
-// Outcomes of a run, as the report states them.
+// finalStatusBound bounds the report's calls to GitHub and Launchplane after the steps: long
+// enough for a rate limit's short wait, never so long that a stalled API holds the job.
+// A cancelled run gets cancelledStatusBound: the runner kills the container soon after.
 const (
-	OutcomePassed  = summary.OutcomePassed
-	OutcomeWarning = summary.OutcomeWarning
-	OutcomeFailed  = summary.OutcomeFailed
-	OutcomeError   = summary.OutcomeError
+	finalStatusBound     = 30 * time.Second
+	cancelledStatusBound = 10 * time.Second
 )
 
-// run holds one run's state as the pipeline fills it in, in order.
-type run struct {
+// runner holds what every step shares: the outside world and the places results go. It holds
+// no step's result; run passes those from step to step.
+type runner struct {
 	env    Env
 	red    *redactor
 	stderr io.Writer
 	sink   sink
-
-	cfg      *Config
-	wf       Workflow
-	started  time.Time
-	expected identity.Identity
-	prov     map[string]summary.Source
-
-	verdict     identity.Verdict
-	probe       *probe.Result
-	rollout     *summary.Rollout // nil without Dokploy
-	github      *githubReport
-	record      *recordReport
-	notes       []string
-	warnings    []string
-	unavailable map[string]string
-
-	outcome summary.Outcome
-	exit    int
-	failure string // the one-line reason for failed or error outcomes
 }
 
-func (r *run) main(ctx context.Context, get func(string) string, mode string) int {
-	r.started = r.env.Now()
-	r.unavailable = map[string]string{}
-	if mode != "" {
-		inner := get
-		get = func(name string) string {
-			if name == "mode" {
-				return mode
-			}
-			return inner(name)
-		}
-	}
+// run assembles the expected identity, runs the mode's steps in order, decides, and reports.
+func (r *runner) run(ctx context.Context, get func(string) string) int {
+	started := r.env.Now()
 	// Mask what is secret before anything else can print it.
 	r.mask(get("dokploy-api-key"), get("github-token"), get("launchplane-token"))
 	cfg, err := parseConfig(get)
 	if err != nil {
 		return r.configError(err)
 	}
-	r.cfg = cfg
 	ga := githubactions.New(githubactions.WithGetenv(r.env.Getenv), githubactions.WithWriter(io.Discard))
-	wf, err := readWorkflow(ga)
-	if err != nil {
-		r.warnings = append(r.warnings, "workflow context: "+err.Error())
+	wf, wfErr := readWorkflow(ga)
+	var warnings []string
+	if wfErr != nil {
+		warnings = append(warnings, "workflow context: "+wfErr.Error())
 	}
-	r.wf = wf
-	var record *identity.Identity
-	recordURL := ""
-	if cfg.LaunchplaneURL != "" {
-		var code int
-		if record, code = r.readRecord(ctx); code != ExitOK {
-			return code
-		}
-		recordURL = r.record.URL
-	}
-	r.expected, r.prov, err = assemble(cfg, wf, r.started, r.env.ReadFile, record, recordURL)
-	if err != nil {
-		return r.configError(err)
-	}
-	r.sink.infof("expected identity: %s (%s)", r.expected.Breadcrumb(), r.expected.Digest())
-	r.verdict = identity.Compare(nil, identity.Observation{})
-	r.outcome = OutcomePassed
 
-	switch cfg.Mode {
-	case ModeRender:
-		r.verdict.Detail = "Render mode assembles the identity only; nothing was verified."
-		r.unavailable["observed_runtime_identity"] = "render mode does not probe the tenant"
-		r.unavailable["dokploy"] = "render mode does not deploy"
-	case ModeVerify:
-		r.unavailable["dokploy"] = "verify mode does not deploy"
-		r.startGitHub(ctx)
-		r.verify(ctx, 0)
-	case ModeInject, ModeDeploy:
-		r.dokploy(ctx)
-		if r.exit == ExitConfig {
-			// A bad target found on the first read: nothing was written anywhere.
-			return r.exit
-		}
+	exp, code := r.assemble(ctx, cfg, wf, started)
+	if code != ExitOK {
+		return code
 	}
+	r.sink.infof("expected identity: %s (%s)", exp.Identity.Breadcrumb(), exp.Identity.Digest())
+
+	gh := r.newGitHub(cfg, wf, exp.Identity)
+	var (
+		inj       *Injection
+		ro        *Rollout
+		pr        *Probe
+		cancelled string
+	)
+	// stop records the stage a cancellation interrupted and says whether to go on.
+	stop := func(stage string) bool {
+		if ctx.Err() != nil {
+			cancelled = stage
+			return true
+		}
+		return false
+	}
+	switch cfg.Mode {
+	case ModeVerify:
+		gh.start(ctx)
+		pr = r.verify(ctx, cfg, exp.Identity, cfg.HealthURL, cfg.BaseURL, "", 0)
+		stop(StageVerify)
+	case ModeInject, ModeDeploy:
+		var cerr error
+		inj, cerr = r.inject(ctx, cfg, exp.Identity)
+		if cerr != nil {
+			// A bad target found on the first read: nothing was written anywhere.
+			return r.configError(cerr)
+		}
+		if stop(StageInject) || inj.Fault != nil || cfg.Mode == ModeInject {
+			break
+		}
+		// The GitHub deployment opens once the identity is safely in the env, right before the
+		// trigger: a run that stopped earlier deployed nothing.
+		gh.start(ctx)
+		ro = r.rollout(ctx, cfg, inj)
+		if stop(StageRollout) || ro.Fault != nil {
+			break
+		}
+		health, base, note := tenantURLs(cfg, inj)
+		pr = r.verify(ctx, cfg, exp.Identity, health, base, note, inj.State.Replicas)
+		stop(StageVerify)
+	}
+	d := decide(cfg, &exp, inj, ro, pr, cancelled)
+
 	// The final status must land even when the run was cancelled (SIGTERM): a GitHub deployment
 	// left in_progress forever misleads everyone who looks at it.
-	finish, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	bound := finalStatusBound
+	if ctx.Err() != nil {
+		bound = cancelledStatusBound
+	}
+	finish, cancel := context.WithTimeout(context.WithoutCancel(ctx), bound)
 	defer cancel()
-	r.reportToLaunchplane(finish)
-	r.finishGitHub(finish)
-	r.report()
-	return r.exit
+	in := reportInput{cfg: cfg, wf: wf, started: started, exp: exp, inj: inj, ro: ro, pr: pr, d: d, gh: gh, warnings: warnings}
+	in.lp = r.reportToLaunchplane(finish, cfg, wf, exp, pr, d)
+	gh.finish(finish, d, r.red.String(summary.Description(r.buildReport(in))), envURL(cfg, pr))
+	r.report(in)
+	return d.ExitCode
 }
 
 // mask registers secrets with the runner and the program's own redactor.
-func (r *run) mask(values ...string) {
+func (r *runner) mask(values ...string) {
 	if added := r.red.add(values...); len(added) > 0 {
 		r.sink.mask(added)
 	}
 }
 
 // confirmations resolves the confirmations input against the target's replica count.
-func (r *run) confirmations(replicas int) int {
-	if r.cfg.Confirmations > 0 {
-		return r.cfg.Confirmations
+func confirmations(cfg *Config, replicas int) int {
+	if cfg.Confirmations > 0 {
+		return cfg.Confirmations
 	}
 	if replicas > 1 {
 		return 2 * replicas
@@ -134,24 +128,36 @@ func (r *run) confirmations(replicas int) int {
 	return 1
 }
 
-// verify probes the tenant until a confirmed match or verify-timeout, and sets the verdict and
-// the outcome. replicas is the Dokploy target's replica count (0 when unknown).
-func (r *run) verify(ctx context.Context, replicas int) {
-	if r.cfg.HealthURL == "" && r.cfg.BaseURL == "" {
-		r.unavailable["observed_runtime_identity"] = "no health-url or base-url was given, so the tenant was not probed"
-		r.notes = append(r.notes, "the tenant was not probed: set health-url to verify what it serves")
-		if r.cfg.RequireIdentity {
-			r.fail(ExitFailed, OutcomeFailed, "require-identity is true but there is no tenant URL to probe: set health-url or base-url (the target has no Dokploy domain either)")
-		}
-		return
+// tenantURLs returns the URLs the tenant is probed at: the inputs, else the target's first
+// Dokploy domain, with a note saying so.
+func tenantURLs(cfg *Config, inj *Injection) (health, base, note string) {
+	if cfg.HealthURL != "" || cfg.BaseURL != "" {
+		return cfg.HealthURL, cfg.BaseURL, ""
 	}
-	want := r.expected
+	if b := domainURL(inj.State); b != "" {
+		return "", b, "no health-url or base-url was given: the tenant was probed at the target's first Dokploy domain, " + b
+	}
+	return "", "", ""
+}
+
+// verify is the verify step: it probes the tenant until a confirmed match or verify-timeout.
+// replicas is the Dokploy target's replica count (0 when unknown).
+func (r *runner) verify(ctx context.Context, cfg *Config, want identity.Identity, health, base, note string, replicas int) *Probe {
+	p := &Probe{HealthURL: health, BaseURL: base}
+	if note != "" {
+		p.Notes = append(p.Notes, note)
+	}
+	if health == "" && base == "" {
+		p.Skipped = "no health-url or base-url was given, so the tenant was not probed"
+		p.Notes = append(p.Notes, "the tenant was not probed: set health-url to verify what it serves")
+		return p
+	}
 	res, err := probe.Poll(ctx, probe.Options{
-		HealthURL:     r.cfg.HealthURL,
-		BaseURL:       r.cfg.BaseURL,
+		HealthURL:     health,
+		BaseURL:       base,
 		Expected:      &want,
-		Timeout:       r.cfg.VerifyTimeout,
-		Confirmations: r.confirmations(replicas),
+		Timeout:       cfg.VerifyTimeout,
+		Confirmations: confirmations(cfg, replicas),
 		Client:        r.env.HTTPClient,
 		UserAgent:     "runtime-identity/" + Version,
 		Now:           r.env.Now,
@@ -160,39 +166,25 @@ func (r *run) verify(ctx context.Context, replicas int) {
 			r.sink.infof("probe %d: %s (%s)", rd.N, rd.Verdict.Status, rd.Verdict.Detail)
 		},
 	})
-	if err != nil {
-		r.fail(ExitUnknown, OutcomeError, "the tenant could not be probed: "+strings.TrimPrefix(err.Error(), "probe: "))
-		return
-	}
-	r.probe = &res
-	r.verdict = res.Verdict
-	if res.Verdict.Status == identity.StatusMatch && !res.Confirmed {
-		// The last answer matched, but not enough in a row: old and new may both still serve.
-		// Calling that a match is exactly the mistake the confirmation rule exists to prevent.
-		r.verdict.Status = identity.StatusUnverifiable
-		r.verdict.Detail = fmt.Sprintf("A match was seen but not confirmed: %d of %d consecutive answers matched before verify-timeout %s; old and new replicas may both still be serving.",
-			res.Confirmations, res.Required, r.cfg.VerifyTimeout)
-	}
-	if s := r.verdict.Status; s != identity.StatusMatch && s != identity.StatusMismatch && r.observedRaw() == nil {
-		r.unavailable["observed_runtime_identity"] = r.verdict.Detail
-	}
+	p.Result = &res
 	switch {
-	case r.verdict.Status == identity.StatusMatch:
-	case r.cfg.RequireIdentity:
-		r.fail(ExitFailed, OutcomeFailed, "require-identity is true and the verdict is "+string(r.verdict.Status))
+	case err == nil:
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		// Cancelled: the rounds completed before it stand; decide reports the cancellation.
+		p.Fault = &Fault{Exit: ExitUnknown, Message: "the probe was cancelled"}
 	default:
-		r.outcome = OutcomeWarning
+		p.Fault = &Fault{Exit: ExitUnknown, Message: fmt.Sprintf("the tenant could not be probed: %v", err)}
 	}
+	return p
 }
 
-// fail records a failure; the first one decides the exit code. Before the tenant was probed,
-// the verdict says why it was not.
-func (r *run) fail(code int, outcome summary.Outcome, reason string) {
-	if r.exit != ExitOK {
-		return
+// envURL is the link shown on the GitHub deployment: environment-url, else what was probed.
+func envURL(cfg *Config, pr *Probe) string {
+	if cfg.EnvironmentURL != "" {
+		return cfg.EnvironmentURL
 	}
-	r.exit, r.outcome, r.failure = code, outcome, reason
-	if r.probe == nil {
-		r.verdict.Detail = "The tenant was not verified: " + reason
+	if pr != nil {
+		return pr.BaseURL
 	}
+	return cfg.BaseURL
 }

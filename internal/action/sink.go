@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/launchplane/runtime-identity/internal/logtext"
 	"github.com/sethvargo/go-githubactions"
 )
 
@@ -58,6 +59,7 @@ func (s *actionSink) mask(values []string) {
 	}
 }
 func (s *actionSink) annotate(level, msg string) {
+	msg = logtext.OneLine(msg)
 	switch level {
 	case "error":
 		s.ga.Errorf("%s", msg)
@@ -78,7 +80,11 @@ func (s *actionSink) block(title, text string) {
 	fmt.Fprintf(s.raw, "::%s::\n", token)
 	s.ga.EndGroup()
 }
-func (s *actionSink) infof(f string, args ...any) { s.ga.Infof(f, args...) }
+func (s *actionSink) infof(f string, args ...any) {
+	// Outside text (a Dokploy row id, a tenant's detail) never starts a line of its own: one
+	// that did could form a workflow command.
+	s.ga.Infof("%s\n", logtext.OneLine(fmt.Sprintf(f, args...)))
+}
 
 // termSink is for the CLI outside GitHub Actions: log lines on stderr, and at the end the outputs
 // and the summary on stdout.
@@ -100,10 +106,10 @@ func (s *termSink) block(title, text string) {
 	fmt.Fprintf(s.stderr, "--- %s\n%s\n---\n", title, strings.TrimRight(text, "\n"))
 }
 func (s *termSink) annotate(level, msg string) {
-	fmt.Fprintf(s.stderr, "%s: %s\n", level, msg)
+	fmt.Fprintf(s.stderr, "%s: %s\n", level, logtext.OneLine(msg))
 }
 func (s *termSink) infof(f string, args ...any) {
-	fmt.Fprintf(s.stderr, strings.TrimSuffix(f, "\n")+"\n", args...)
+	fmt.Fprintln(s.stderr, logtext.OneLine(fmt.Sprintf(f, args...)))
 }
 
 // flush prints the summary and the outputs, sorted, as name=value lines.

@@ -50,6 +50,17 @@ type APIError struct {
 	Message string
 	// Issues holds validation issues of a 400 "Input validation failed".
 	Issues []Issue
+	// Procedure is the tRPC path the error body names (data.path), such as "application.one":
+	// a procedure raised the error. It is empty when the router answered (an unknown path, a
+	// wrong method) or the server is not Dokploy.
+	Procedure string
+}
+
+// ProcedureNotFound reports whether the called procedure itself answered 404 (Dokploy's
+// "Application not found" and its kin), as opposed to a 404 for an unknown path or from a
+// server that is not Dokploy.
+func (e *APIError) ProcedureNotFound() bool {
+	return e.StatusCode == http.StatusNotFound && e.Procedure != "" && e.Procedure == e.Operation
 }
 
 // Issue is one input validation issue (a zod issue).
@@ -121,6 +132,7 @@ type errorBody struct {
 	Code    json.RawMessage `json:"code"`
 	Data    *struct {
 		Code json.RawMessage `json:"code"`
+		Path json.RawMessage `json:"path"`
 	} `json:"data"`
 	Issues []json.RawMessage `json:"issues"`
 	Error  *errorBody        `json:"error"`
@@ -142,8 +154,11 @@ func checkResponse(r *http.Response, op string, secrets []string) error {
 		}
 		e.Message = logtext.JSONString(body.Message)
 		e.Code = logtext.JSONString(body.Code)
-		if e.Code == "" && body.Data != nil {
-			e.Code = logtext.JSONString(body.Data.Code)
+		if body.Data != nil {
+			if e.Code == "" {
+				e.Code = logtext.JSONString(body.Data.Code)
+			}
+			e.Procedure = logtext.JSONString(body.Data.Path)
 		}
 		for _, raw := range body.Issues {
 			var is Issue
@@ -163,6 +178,7 @@ func checkResponse(r *http.Response, op string, secrets []string) error {
 	clean := newScrubber(secrets)
 	e.Code = clean(e.Code)
 	e.Message = clean(e.Message)
+	e.Procedure = clean(e.Procedure)
 	for i := range e.Issues {
 		e.Issues[i].Code = clean(e.Issues[i].Code)
 		e.Issues[i].Message = clean(e.Issues[i].Message)

@@ -56,6 +56,9 @@ func (r *Report) nextStep() string {
 	if ro := r.Rollout; ro != nil && ro.DeploymentID != "" {
 		dokployRef = "the Dokploy deployment " + r.val(ro.DeploymentID)
 	}
+	if r.Cancelled != "" {
+		return logtext.Truncate(logtext.OneLine(r.redact(r.Failure)), maxAnnotationRunes)
+	}
 	if r.rolloutFailed() {
 		ro := r.Rollout
 		if ro.DeploymentID == "" && ro.Error != "" {

@@ -23,7 +23,7 @@ func TestAnnotation(t *testing.T) {
 	stuck := byName["rollout-error"]
 	stuck.Rollout = &Rollout{TargetKind: "application", TargetID: "a1", DeploymentID: "dpl-9", Status: "running", Error: "the deployment is still running after 10m0s"}
 	stuck.Outcome, stuck.ExitCode = OutcomeError, 3
-	unreachable := Report{Mode: "verify", Outcome: OutcomeError, ExitCode: 3, Warnings: []string{"Launchplane unreachable: dial tcp: connection refused"}}
+	unreachable := Report{Mode: "verify", Decision: Decision{Outcome: OutcomeError, ExitCode: 3}, Warnings: []string{"Launchplane unreachable: dial tcp: connection refused"}}
 	injected := byName["unverifiable"]
 	probe := *injected.Probe
 	probe.Answers = []Answer{probe.Answers[0]}

@@ -51,6 +51,8 @@ func Description(r Report) string {
 		return append(lead, fixed("; expected "), protected(exp))
 	}
 	switch {
+	case r.Cancelled != "":
+		segs = withExpected(fixed("cancelled during "), cuttable(r.redact(r.Cancelled), 1))
 	case r.rolloutFailed():
 		state := r.Rollout.Status
 		if state == "" || state == "done" {

@@ -31,7 +31,7 @@ const (
 	TrustUnsupported = "unsupported" // the tenant's answer could not be read as an identity
 )
 
-// trustState maps a verdict to Launchplane's trust_state:
+// TrustStateOf maps a verdict to Launchplane's trust_state:
 //
 //	match                      -> verified
 //	mismatch                   -> stale
@@ -39,8 +39,8 @@ const (
 //	malformed, unverifiable    -> unsupported
 //	unchecked, expected given  -> recorded (assembled, injected or read from a record; not observed)
 //	unchecked, nothing expected -> missing
-func trustState(r *Report) string {
-	switch r.status() {
+func TrustStateOf(st identity.Status, expected bool) string {
+	switch st {
 	case identity.StatusMatch:
 		return TrustVerified
 	case identity.StatusMismatch:
@@ -50,7 +50,7 @@ func trustState(r *Report) string {
 	case identity.StatusMalformed, identity.StatusUnverifiable:
 		return TrustUnsupported
 	default:
-		if r.Expected != nil {
+		if expected {
 			return TrustRecorded
 		}
 		return TrustMissing
@@ -89,6 +89,7 @@ type evidence struct {
 	Notes           []string            `json:"notes"`
 	Warnings        []string            `json:"warnings"`
 	Unavailable     []evUnavailable     `json:"unavailable"`
+	Cancelled       *string             `json:"cancelled"`
 }
 
 type evTool struct {
@@ -128,6 +129,7 @@ type evDokploy struct {
 
 type evGitHub struct {
 	DeploymentID   *int64 `json:"deployment_id"`
+	State          string `json:"state"`
 	Environment    string `json:"environment"`
 	EnvironmentURL string `json:"environment_url"`
 	LogURL         string `json:"log_url"`
@@ -176,7 +178,7 @@ func Evidence(r Report) ([]byte, error) {
 		RequireIdentity: r.RequireIdentity,
 		Status:          string(r.status()),
 		Detail:          r.ev(r.Verdict.Detail),
-		TrustState:      trustState(&r),
+		TrustState:      r.ev(r.TrustState),
 		Expected:        r.Expected,
 		Observed:        r.observedJSON(),
 		Mismatched:      make([]string, 0, len(r.Verdict.Mismatched)),
@@ -191,6 +193,10 @@ func Evidence(r Report) ([]byte, error) {
 	if r.Expected != nil {
 		d := r.Expected.Digest()
 		e.ExpectedDigest = &d
+	}
+	if r.Cancelled != "" {
+		c := r.ev(r.Cancelled)
+		e.Cancelled = &c
 	}
 	for _, m := range r.Verdict.Mismatched {
 		e.Mismatched = append(e.Mismatched, r.ev(m))
@@ -220,7 +226,7 @@ func Evidence(r Report) ([]byte, error) {
 		}
 	}
 	if g := r.GitHub; g != nil {
-		e.GitHub = &evGitHub{Environment: r.ev(g.Environment), EnvironmentURL: r.ev(g.EnvironmentURL), LogURL: r.ev(g.LogURL), Error: r.ev(g.Error)}
+		e.GitHub = &evGitHub{State: r.ev(r.GitHubState), Environment: r.ev(g.Environment), EnvironmentURL: r.ev(g.EnvironmentURL), LogURL: r.ev(g.LogURL), Error: r.ev(g.Error)}
 		if g.DeploymentID != 0 {
 			id := g.DeploymentID
 			e.GitHub.DeploymentID = &id
@@ -352,6 +358,8 @@ func (r *Report) unavailable() []evUnavailable {
 		m["dokploy"] = "no Dokploy rollout was recorded"
 	case r.Rollout.DeploymentID == "" && mode == "inject":
 		m["dokploy.deployment_id"] = "inject mode does not deploy (another step deploys)"
+	case r.Rollout.DeploymentID == "" && r.Rollout.Trigger != "":
+		m["dokploy.deployment_id"] = "the " + r.ev(r.Rollout.Trigger) + " was triggered, but its deployment row was never seen"
 	case r.Rollout.DeploymentID == "":
 		m["dokploy.deployment_id"] = "no Dokploy deployment was started"
 	}

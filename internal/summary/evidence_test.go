@@ -74,6 +74,7 @@ func fullReport() Report {
 	r.Mode, r.Outcome, r.ExitCode = "deploy", OutcomeFailed, 1
 	r.Verdict.Status = identity.StatusMismatch
 	r.Verdict.Fields[0].Result = identity.ResultMismatch
+	r.TrustState, r.GitHubState = TrustStale, "failure"
 	r.Provenance = map[string]Source{"product": {SourceInput, "planted-provenance-detail"}, "context": {SourceRecord, "planted-record-detail"}}
 	r.FinishedAt = t0.Add(time.Minute)
 	return r
@@ -126,12 +127,12 @@ func TestEvidenceKeySet(t *testing.T) {
 		.timings.time_to_match_ms .timings.rollout_ms .timings.queued_ms .timings.first_seen_ms .timings.first_seen_ms.*
 		.dokploy .dokploy.target_kind .dokploy.target_id .dokploy.deployment_id .dokploy.status .dokploy.title
 		.dokploy.trigger .dokploy.env_changed .dokploy.error
-		.github .github.deployment_id .github.environment .github.environment_url .github.log_url .github.error
+		.github .github.deployment_id .github.state .github.environment .github.environment_url .github.log_url .github.error
 		.provenance .provenance.* .provenance.*.kind .provenance.*.detail .provenance.*.link
 		.links .links.run .links.record
 		.surfaces .surfaces[].surface .surfaces[].url .surfaces[].status_code .surfaces[].status .surfaces[].key
 		.surfaces[].detail .surfaces[].deployment_record_id .surfaces[].digest
-		.notes .warnings .unavailable .unavailable[].field .unavailable[].reason`) {
+		.notes .warnings .unavailable .unavailable[].field .unavailable[].reason .cancelled`) {
 		want[k] = true
 	}
 	for _, f := range identityFields {
@@ -283,9 +284,8 @@ func TestTrustState(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r := Report{Verdict: identity.Verdict{Status: tc.status}, Expected: tc.expected}
-			if got := trustState(&r); got != tc.want {
-				t.Errorf("trustState() = %v, want %v", got, tc.want)
+			if got := TrustStateOf(tc.status, tc.expected != nil); got != tc.want {
+				t.Errorf("TrustStateOf(%q, %v) = %v, want %v", tc.status, tc.expected != nil, got, tc.want)
 			}
 		})
 	}
@@ -337,7 +337,7 @@ func TestEvidenceUnavailable(t *testing.T) {
 		}},
 		{"record link unknown", record, map[string]string{"links.record": "the Launchplane record URL is not known"}},
 		{"GitHub failed", ghFailed, map[string]string{"github.deployment_id": "the GitHub deployment could not be created: GitHub answered 403"}},
-		{"nothing at all", Report{Mode: "verify", Outcome: OutcomeError, ExitCode: 3}, map[string]string{
+		{"nothing at all", Report{Mode: "verify", Decision: Decision{Outcome: OutcomeError, ExitCode: 3, TrustState: TrustMissing}}, map[string]string{
 			"dokploy":                   "verify mode does not deploy",
 			"expected_runtime_identity": "no expected identity was given",
 			"github":                    "no GitHub deployment was requested",

@@ -190,7 +190,8 @@ func cases() []struct {
 	soft.GitHub.Error = "create deployment status: GitHub answered 502"
 	soft.Warnings = []string{"the GitHub deployment status could not be written: GitHub answered 502 (the verdict is unaffected)"}
 
-	return []struct {
+	rollout.RolloutFailed = true
+	out := []struct {
 		name string
 		r    Report
 	}{
@@ -203,6 +204,15 @@ func cases() []struct {
 		{"rollout-error", rollout},
 		{"soft-warning", soft},
 	}
+	// The GitHub state each run decided (internal/action's decide).
+	states := map[string]string{"match": "success", "mismatch": "failure", "missing": "success", "malformed": "failure",
+		"unverifiable": "failure", "rollout-error": "failure", "soft-warning": "failure"}
+	for i := range out {
+		r := &out[i].r
+		r.TrustState = TrustStateOf(r.Verdict.Status, r.Expected != nil)
+		r.GitHubState = states[out[i].name]
+	}
+	return out
 }
 
 // evidenceSchema compiles schema/evidence.v1.schema.json with the identity schema it refers to.

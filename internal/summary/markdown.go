@@ -136,6 +136,13 @@ func (r *Report) statusMark() string {
 // heading is the first line: what happened, in words a tired operator reads at a glance.
 func (r *Report) heading() string {
 	mark, st := r.statusMark(), r.status()
+	if r.Cancelled != "" {
+		h := fmt.Sprintf("%s cancelled during the %s step", mark, r.text(r.Cancelled, headRunes))
+		if r.Probe != nil {
+			h += " — last observation: " + string(st)
+		}
+		return h
+	}
 	if r.rolloutFailed() {
 		ro := r.Rollout
 		state := ro.Status
@@ -378,6 +385,8 @@ func (r *Report) dokployItems() []string {
 			s += ": " + r.text(ro.Title, cellRunes)
 		}
 		items = append(items, s)
+	} else if ro.Trigger != "" {
+		items = append(items, target+": "+r.text(ro.Trigger, headRunes)+" triggered, but its deployment row was never seen")
 	} else {
 		items = append(items, target+": no deployment started")
 	}

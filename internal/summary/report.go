@@ -103,6 +103,34 @@ type GitHub struct {
 	Error          string // a GitHub API failure (a warning: it never changes the verdict)
 }
 
+// Decision is what a run concluded. internal/action decides it once, in one pure function; the
+// renderers here render it and never re-derive policy from the steps' results.
+type Decision struct {
+	// Verdict is the final verdict: the last observation, with a match that was seen but not
+	// confirmed turned into unverifiable. Status unchecked when nothing was verified.
+	Verdict  identity.Verdict
+	Outcome  Outcome
+	ExitCode int
+	// GitHubState is the final GitHub deployment (and commit) status state: success, failure
+	// or error.
+	GitHubState string
+	// TrustState is Launchplane's trust_state for the verdict: verified, recorded, stale,
+	// missing or unsupported.
+	TrustState string
+	// Failure is the one-line reason a failed or errored run gives (exit 1 or 3), when the
+	// verdict alone does not explain it. Empty otherwise.
+	Failure string
+	// Unconfirmed: the verdict is unverifiable because a match was seen but not confirmed by
+	// enough consecutive answers before the deadline.
+	Unconfirmed bool
+	// RolloutFailed: the Dokploy rollout did not end in done (it failed, or could not be
+	// followed), and that decided the outcome.
+	RolloutFailed bool
+	// Cancelled names the stage a cancelled run stopped in (SIGINT or SIGTERM); empty when the
+	// run was not cancelled.
+	Cancelled string
+}
+
 // Report is everything one run found out. Zero values mean "not known"; nil pointers mean the
 // step did not happen.
 type Report struct {
@@ -112,10 +140,8 @@ type Report struct {
 	Expected   *identity.Identity // nil when no expected identity was given
 	Provenance map[string]Source  // per expected field (contract field names)
 
-	Verdict         identity.Verdict // Status unchecked when nothing was verified
+	Decision
 	RequireIdentity bool
-	Outcome         Outcome
-	ExitCode        int
 
 	Probe   *Probe   // nil when the tenant was not probed
 	Rollout *Rollout // nil without Dokploy
@@ -139,19 +165,11 @@ type Report struct {
 	// Redact, when set, is applied to every text value before it is escaped or written, so a
 	// secret a tenant echoes is masked even though escaping would change its spelling.
 	Redact func(string) string
-
-	// Failure is the one-line reason a failed or errored run gives (exit 1 or 3), when the
-	// verdict alone does not explain it (a required identity with nothing to probe, a cancelled
-	// run). Empty otherwise.
-	Failure string
 }
 
 // unconfirmed reports a match that was seen but not confirmed by enough consecutive answers
 // before the deadline: old and new replicas may both still serve.
-func (r *Report) unconfirmed() bool {
-	p := r.Probe
-	return r.status() == identity.StatusUnverifiable && p != nil && p.Required > 1 && p.Confirmations > 0 && p.Confirmations < p.Required
-}
+func (r *Report) unconfirmed() bool { return r.Unconfirmed && r.Probe != nil }
 
 // unconfirmedText says what an unconfirmed match means, for the heading, description and
 // annotation.
@@ -176,12 +194,7 @@ func (r *Report) redact(s string) string {
 }
 
 // rolloutFailed reports whether the Dokploy deployment ended badly or could not be followed.
-func (r *Report) rolloutFailed() bool {
-	if r.Rollout == nil {
-		return false
-	}
-	return r.Rollout.Error != "" || r.Rollout.Status == "error" || r.Rollout.Status == "cancelled"
-}
+func (r *Report) rolloutFailed() bool { return r.RolloutFailed && r.Rollout != nil }
 
 // notes returns the verdict's notes followed by the run's.
 func (r *Report) notes() []string {

@@ -1,0 +1,294 @@
+package action
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/launchplane/runtime-identity/internal/dokploy"
+	"github.com/launchplane/runtime-identity/internal/identity"
+)
+
+// maxWriteTries bounds how often the env is re-patched when it changes between our read and
+// our write.
+const maxWriteTries = 3
+
+// dokployClient builds the Dokploy client from the inputs.
+func (r *runner) dokployClient(cfg *Config) (*dokploy.Client, error) {
+	opts := []dokploy.Option{dokploy.WithSleep(r.env.Sleep), dokploy.WithClock(r.env.Now)}
+	if r.env.HTTPClient != nil {
+		opts = append(opts, dokploy.WithHTTPClient(r.env.HTTPClient))
+	}
+	client, err := dokploy.New(cfg.DokployURL, cfg.DokployAPIKey, opts...)
+	if err != nil {
+		// The inputs were checked, so this is a URL the client still cannot use.
+		return nil, &ConfigError{Input: "dokploy-url", Problem: err.Error()}
+	}
+	return client, nil
+}
+
+// target is the Dokploy target the inputs name.
+func (c *Config) target() dokploy.Target {
+	if c.ComposeID != "" {
+		return dokploy.ComposeTarget(c.ComposeID)
+	}
+	return dokploy.ApplicationTarget(c.ApplicationID)
+}
+
+// inject is the inject step: read the target, mask its secrets, patch the identity keys into
+// its env (re-reading right before the write), write and confirm. A target that does not exist
+// is a configuration error (nothing was written); any other failure is the Injection's Fault.
+func (r *runner) inject(ctx context.Context, cfg *Config, want identity.Identity) (*Injection, error) {
+	target := cfg.target()
+	inj := &Injection{Target: target}
+	client, err := r.dokployClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	state, err := client.Get(ctx, target)
+	if err != nil {
+		if cerr := missingTarget(target, err); cerr != nil {
+			return nil, cerr
+		}
+		inj.Fault = r.dokployFault("read "+target.String(), err, inj.Written)
+		return inj, nil
+	}
+	// Mask before anything read from Dokploy can be printed.
+	r.maskTarget(cfg, want, state)
+	inj.State = state
+	if target.Kind == dokploy.KindCompose {
+		if w := composeWarning(state.ComposeFile); w != "" {
+			inj.Warnings = append(inj.Warnings, w)
+			r.sink.annotate("warning", w)
+		}
+	}
+	vars := want.EnvVars()
+	for try := 1; ; try++ {
+		patched, changed := dokploy.PatchEnv(state.Env, vars)
+		// PatchEnv returns the text unchanged when no edit would keep every other variable as
+		// it parses today (an unterminated quote can swallow later lines); never deploy then.
+		if !carries(dokploy.ParseEnv(patched), vars) {
+			inj.Fault = &Fault{Exit: ExitUnknown, Message: "the env of " + target.String() + " cannot be patched without changing how its other variables parse (look for an unterminated quote); nothing was written"}
+			return inj, nil
+		}
+		if !changed {
+			r.sink.infof("the env of %s already carries this identity; nothing written", target)
+			inj.Notes = append(inj.Notes, "the env already carried this identity, so nothing was written")
+			return inj, nil
+		}
+		// Read again right before the write: an edit made since our first read is patched,
+		// not overwritten. Dokploy has no compare-and-swap, so an edit landing between this
+		// read and the write can still be lost; the re-read after the write reports that window
+		// as far as it can.
+		fresh, err := client.Get(ctx, target)
+		if err != nil {
+			inj.Fault = r.dokployFault("re-read "+target.String()+" before writing", err, inj.Written)
+			return inj, nil
+		}
+		r.maskTarget(cfg, want, fresh)
+		if fresh.Env != state.Env {
+			if try >= maxWriteTries {
+				inj.Fault = &Fault{Exit: ExitUnknown, Message: fmt.Sprintf("concurrent edit: the env of %s changed on each of %d reads before our write; nothing was written, try again when it is quiet", target, try)}
+				return inj, nil
+			}
+			inj.Retries++
+			inj.Notes = append(inj.Notes, "the env changed between our read and our write (someone edited it); the newer text was patched, so the edit was kept")
+			r.sink.infof("the env of %s changed since it was read; patching the newer text", target)
+			state = fresh
+			continue
+		}
+		state = fresh
+		if err := client.WriteEnv(ctx, state, patched); err != nil {
+			what := "write the env of " + target.String()
+			var apiErr *dokploy.APIError
+			if !errors.As(err, &apiErr) || apiErr.StatusCode >= 500 {
+				// A 5xx or a lost connection may come after the write landed.
+				what += " (the write may or may not have landed: check the env before retrying)"
+			}
+			inj.Fault = r.dokployFault(what, err, inj.Written)
+			return inj, nil
+		}
+		inj.Written = true
+		r.sink.infof("wrote the identity into the env of %s", target)
+		again, err := client.Get(ctx, target)
+		if err != nil {
+			inj.Fault = r.dokployFault("re-read "+target.String()+" after writing", err, inj.Written)
+			return inj, nil
+		}
+		r.maskTarget(cfg, want, again)
+		inj.State = again
+		if problem := confirmWrite(patched, again.Env); problem != "" {
+			inj.Fault = &Fault{Exit: ExitUnknown, Message: "concurrent edit: " + problem + "; the deployment was not triggered, check the env of " + target.String()}
+			return inj, nil
+		}
+		r.sink.infof("confirmed: the identity keys persisted and every other key reads back as written (an edit landing between our last read and our write would not show: Dokploy has no compare-and-swap)")
+		return inj, nil
+	}
+}
+
+// missingTarget returns the configuration error for a target Dokploy says does not exist, or
+// nil for any other error.
+func missingTarget(t dokploy.Target, err error) error {
+	var apiErr *dokploy.APIError
+	if !errors.As(err, &apiErr) || !apiErr.ProcedureNotFound() {
+		return nil
+	}
+	input := "dokploy-application-id"
+	if t.Kind == dokploy.KindCompose {
+		input = "dokploy-compose-id"
+	}
+	return &ConfigError{Input: input, Problem: fmt.Sprintf("Dokploy has no %s with id %s; copy the id from the service's URL in the Dokploy dashboard", t.Kind, show(t.ID))}
+}
+
+// dokployFault words a Dokploy API failure: exit 3, nothing half-written left unreported.
+// written says the identity is in the env but nothing was deployed yet, which the message notes.
+func (r *runner) dokployFault(what string, err error, written bool) *Fault {
+	msg := "Dokploy: could not " + what + ": " + r.red.String(err.Error())
+	switch {
+	case errors.Is(err, dokploy.ErrUnauthorized):
+		msg = "Dokploy: API key rejected (expired, revoked or rate-limited) while trying to " + what
+	case errors.Is(err, dokploy.ErrNotFound):
+		// A 404 without Dokploy's own message: the URL does not lead to the Dokploy API.
+		msg = "Dokploy: could not " + what + ": dokploy-url does not answer like the Dokploy API (give the instance's base URL, such as https://dokploy.example.com)"
+	}
+	if written {
+		msg += "; note: the identity was already written into the env, but nothing was deployed"
+	}
+	return &Fault{Exit: ExitUnknown, Message: msg}
+}
+
+// confirmWrite compares what was read back with what was written.
+func confirmWrite(written, readBack string) string {
+	want, got := dokploy.ParseEnv(written), dokploy.ParseEnv(readBack)
+	var lost, changed []string
+	for _, k := range identity.EnvKeys {
+		if got[k] != want[k] {
+			lost = append(lost, k)
+		}
+	}
+	for k, v := range want {
+		if slices.Contains(identity.EnvKeys, k) {
+			continue
+		}
+		if gv, ok := got[k]; !ok || gv != v {
+			changed = append(changed, k)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			changed = append(changed, k)
+		}
+	}
+	slices.Sort(changed) // each key lands here once: changed, or added
+	switch {
+	case len(lost) > 0:
+		return "the identity keys did not persist (" + strings.Join(lost, ", ") + ")"
+	case len(changed) > 0:
+		return "other keys changed while the identity was written (" + strings.Join(changed, ", ") + ")"
+	}
+	return ""
+}
+
+var (
+	// A list item or a value naming exactly .env, as env_file: .env, - ./.env or path: .env.
+	dotEnvRE = regexp.MustCompile(`^(env_file\s*:|-\s*path\s*:|-|path\s*:)\s*["']?(\./)?\.env["']?\s*$`)
+	// The identity JSON forwarded into a container's environment from Dokploy's .env.
+	forwardedRE = regexp.MustCompile(`\$\{LAUNCHPLANE_RUNTIME_IDENTITY_JSON(:?-[^}]*)?\}|\$LAUNCHPLANE_RUNTIME_IDENTITY_JSON\b|^-?\s*["']?LAUNCHPLANE_RUNTIME_IDENTITY_JSON["']?\s*$`)
+)
+
+// composeWarning says when a compose file visibly neither loads .env nor forwards the identity
+// JSON: Dokploy's .env is for interpolation only, so the identity would never reach a container.
+// It reads lines, not YAML, and ignores comments; when in doubt it warns.
+func composeWarning(file string) string {
+	if strings.TrimSpace(file) == "" {
+		return ""
+	}
+	inEnvFile := false
+	for _, line := range strings.Split(file, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if i := strings.Index(line, " #"); i >= 0 {
+			line = strings.TrimSpace(line[:i])
+		}
+		if forwardedRE.MatchString(line) {
+			return ""
+		}
+		if strings.HasPrefix(line, "env_file") {
+			inEnvFile = true
+		} else if !strings.HasPrefix(line, "-") && !strings.HasPrefix(line, "path") {
+			inEnvFile = false
+		}
+		if dotEnvRE.MatchString(line) && (inEnvFile || strings.HasPrefix(line, "env_file")) {
+			return ""
+		}
+	}
+	return "the compose file neither loads .env (env_file: .env) nor forwards LAUNCHPLANE_RUNTIME_IDENTITY_JSON (environment: LAUNCHPLANE_RUNTIME_IDENTITY_JSON: ${LAUNCHPLANE_RUNTIME_IDENTITY_JSON}), so the identity will not reach the containers; see docs/dokploy-service-deployments.md"
+}
+
+// patience is how long a job may be missing from both the rows and the queue, or a row may stay
+// running with no active job, before it counts as lost or stuck: a tenth of rollout-timeout,
+// between 5s and 60s, so a short rollout-timeout also detects these quickly.
+func patience(rolloutTimeout time.Duration) time.Duration {
+	return min(max(rolloutTimeout/10, 5*time.Second), 60*time.Second)
+}
+
+// carries reports whether the parsed env holds every var with its value.
+func carries(env map[string]string, vars []identity.EnvVar) bool {
+	for _, kv := range vars {
+		if v, ok := env[kv.Key]; !ok || v != kv.Value {
+			return false
+		}
+	}
+	return true
+}
+
+// domainURL is the base URL of the target's first Dokploy domain, or "".
+func domainURL(s *dokploy.TargetState) string {
+	var domains []dokploy.Domain
+	switch {
+	case s == nil:
+	case s.Application != nil:
+		domains = s.Application.Domains
+	case s.Compose != nil:
+		domains = s.Compose.Domains
+	}
+	for _, d := range domains {
+		if d.Host == "" || strings.ContainsAny(d.Host, "/?#@ ") {
+			continue
+		}
+		scheme := "http"
+		if d.HTTPS {
+			scheme = "https"
+		}
+		u := scheme + "://" + d.Host
+		if d.Path != nil && *d.Path != "" && *d.Path != "/" {
+			u += "/" + strings.Trim(*d.Path, "/")
+		}
+		return u
+	}
+	return ""
+}
+
+// maskTarget masks the target's env, build args, build secrets, registry password and the env
+// values it references, except values that are part of what the run prints by design (an
+// IMAGE=<artifact> key, an APP_URL=<the health-url's origin>): masking them would blank the
+// report out.
+func (r *runner) maskTarget(cfg *Config, want identity.Identity, s *dokploy.TargetState) {
+	// Printed by design: the identity, the tenant URLs and the target's domains.
+	public := strings.Join([]string{string(want.Canonical()), cfg.HealthURL, cfg.BaseURL, cfg.EnvironmentURL, domainURL(s)}, " ")
+	values := s.Secrets()
+	secrets := make([]string, 0, len(values))
+	for _, v := range values {
+		if t := strings.TrimSpace(v); t != "" && strings.Contains(public, t) {
+			continue
+		}
+		secrets = append(secrets, v)
+	}
+	r.mask(secrets...)
+}

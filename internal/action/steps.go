@@ -1,0 +1,97 @@
+package action
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/launchplane/runtime-identity/internal/dokploy"
+	"github.com/launchplane/runtime-identity/internal/identity"
+	"github.com/launchplane/runtime-identity/internal/probe"
+	"github.com/launchplane/runtime-identity/internal/summary"
+)
+
+// A run is told as steps (DESIGN.md section 7): assemble -> inject -> rollout -> verify, each
+// taking what it needs and returning a value, never editing the Config or another step's
+// result. decide turns the values into the one Decision every report renders.
+
+// Stage names, as a cancelled run reports them.
+const (
+	StageAssemble = "assemble"
+	StageInject   = "inject"
+	StageRollout  = "rollout"
+	StageVerify   = "verify"
+)
+
+// Expected is what the assemble step returns: the expected identity and where each field came from.
+type Expected struct {
+	Identity   identity.Identity
+	Provenance map[string]summary.Source
+	// Record is the Launchplane deployment record the identity was read from; nil otherwise.
+	Record *Record
+	Notes  []string
+}
+
+// Fault is why a step ended the run before its end.
+type Fault struct {
+	// Exit is ExitFailed (the rollout failed) or ExitUnknown (the outcome could not be found out).
+	Exit int
+	// Message is the one-line reason, for people. It holds no secret.
+	Message string
+}
+
+// Injection is what the inject step returns.
+type Injection struct {
+	Target dokploy.Target
+	// State is the target as last read; nil when it could not be read.
+	State *dokploy.TargetState
+	// Written: the identity was written into the env by this run.
+	Written bool
+	// Retries counts the times the env changed between our read and our write, so the newer
+	// text was patched instead.
+	Retries  int
+	Notes    []string
+	Warnings []string
+	Fault    *Fault
+}
+
+// Rollout is what the rollout step returns.
+type Rollout struct {
+	// Trigger is "deploy" or "redeploy" once Dokploy accepted it; empty before.
+	Trigger      string
+	DeploymentID string
+	Status       string // Dokploy's status of the followed row
+	Title        string
+	Elapsed      time.Duration
+	QueuedFor    time.Duration
+	// Failed: the deployment ended error or cancelled (exit 1); any other Fault is exit 3.
+	Failed   bool
+	Warnings []string
+	Notes    []string
+	Fault    *Fault
+}
+
+// Probe is what the verify step returns.
+type Probe struct {
+	// Result is nil when the tenant was not probed; after a cancellation it holds the rounds
+	// completed before it.
+	Result *probe.Result
+	// HealthURL and BaseURL are what was probed (or would have been).
+	HealthURL, BaseURL string
+	// Skipped says why the tenant was not probed; empty when it was.
+	Skipped string
+	Notes   []string
+	Fault   *Fault
+}
+
+// observedRaw returns the identity the deciding answer reported, as sent.
+func (p *Probe) observedRaw() json.RawMessage {
+	if p == nil || p.Result == nil {
+		return nil
+	}
+	for _, a := range p.Result.Last.Answers {
+		if a.Surface == p.Result.Surface && len(a.Observation.Raw) > 0 && string(a.Observation.Raw) != "null" {
+			return a.Observation.Raw
+		}
+	}
+	return nil
+}
