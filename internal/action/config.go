@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Mode is what a run does.
@@ -175,6 +177,22 @@ func parseConfig(get func(string) string) (*Config, error) {
 	c.LaunchplaneToken = val("launchplane-token")
 	c.LaunchplaneReport = boolean("launchplane-report")
 
+	for _, sec := range []struct{ input, v string }{{"dokploy-api-key", c.DokployAPIKey}, {"github-token", c.GitHubToken}, {"launchplane-token", c.LaunchplaneToken}} {
+		// A secret is never shown, not even quoted: say what is wrong with it only.
+		if strings.IndexFunc(sec.v, unicode.IsControl) >= 0 {
+			bad(sec.input, "contains a line break or another control character; pass the secret alone, on one line")
+		} else if strings.ContainsAny(sec.v, " \t") {
+			bad(sec.input, "contains a space; pass the secret alone, without a scheme such as Bearer")
+		}
+	}
+	if v := c.GitHubEnvironment; v != "" {
+		if strings.IndexFunc(v, unicode.IsControl) >= 0 || utf8.RuneCountInString(v) > 255 {
+			bad("github-environment", "%s is not a GitHub environment name; use at most 255 characters on one line, such as shop/prod", show(v))
+		}
+	}
+	if v := c.Fields["deployment_record_id"]; v != "" && c.LaunchplaneURL != "" && !validRecordID(v) {
+		bad("deployment-record-id", "%s cannot name a Launchplane deployment record; use letters, digits and . _ : - (not only dots), such as deployment-20260510T141500Z-shop-prod", show(v))
+	}
 	for _, id := range []struct{ input, v string }{{"dokploy-application-id", c.ApplicationID}, {"dokploy-compose-id", c.ComposeID}} {
 		if id.v != "" && !validID(id.v) {
 			bad(id.input, "%s is not a Dokploy id; ids are letters, digits, '-' and '_'", show(id.v))
@@ -235,6 +253,21 @@ func show(v string) string {
 		v = v[:80] + "..."
 	}
 	return strconv.Quote(v)
+}
+
+// validRecordID reports whether s can name a Launchplane deployment record: it becomes one
+// segment of a URL path (GET /v1/deployments/{record_id}), so no slash, no query or fragment
+// characters, no percent escapes, and not a dot segment, which a URL resolves away.
+func validRecordID(s string) bool {
+	if len(s) > 256 || strings.Trim(s, ".") == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '-' || r == '_' || r == '.' || r == ':' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 func validID(s string) bool {

@@ -1,6 +1,8 @@
 package action
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +83,13 @@ func TestParseConfigErrors(t *testing.T) {
 		{"launchplane report without url", with("launchplane-report", "true"), "launchplane-report", "needs launchplane-url"},
 		{"launchplane report in render", with("mode", "render", "launchplane-url", "https://lp.example.com", "launchplane-report", "true"), "launchplane-report", "never verifies"},
 		{"require-identity in render", with("mode", "render", "require-identity", "true"), "require-identity", "never verifies"},
+		{"api key with a line break", inputs(append(append([]string{}, dok...), "dokploy-api-key", "key\nmore")...), "dokploy-api-key", "line break"},
+		{"github token with a space", with("github-token", "Bearer ghs_x"), "github-token", "without a scheme"},
+		{"launchplane token with a control character", with("launchplane-token", "tok\x00en"), "launchplane-token", "control character"},
+		{"github environment with a line break", with("github-environment", "shop/prod\n::error::x"), "github-environment", "one line"},
+		{"github environment too long", with("github-environment", strings.Repeat("e", 256)), "github-environment", "at most 255"},
+		{"record id that is a dot segment", with("launchplane-url", "https://lp.example.com", "deployment-record-id", ".."), "deployment-record-id", "not only dots"},
+		{"record id with a slash", with("launchplane-url", "https://lp.example.com", "deployment-record-id", "a/../b"), "deployment-record-id", "cannot name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,6 +188,10 @@ func TestAssemble(t *testing.T) {
 
 func TestAssembleErrorsNameInputs(t *testing.T) {
 	t.Parallel()
+	emptyFile := filepath.Join(t.TempDir(), "expected.json")
+	if err := os.WriteFile(emptyFile, []byte(" \n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name  string
 		get   func(string) string
@@ -199,6 +212,9 @@ func TestAssembleErrorsNameInputs(t *testing.T) {
 		{"bad identity json", inputs("mode", "render", "identity-json", `{"context":`), Workflow{}, "identity-json", "not a valid runtime identity"},
 		{"identity json unknown key", inputs("mode", "render", "identity-json", `{"context":"c","instance":"i","deployment_record_id":"d","artifact_id":"a","source_git_ref":"s","extra":1}`), Workflow{}, "identity-json", "unknown keys"},
 		{"identity file missing", inputs("mode", "render", "identity-file", "/nonexistent/expected.json"), Workflow{}, "identity-file", "cannot read"},
+		{"identity file empty", inputs("mode", "render", "identity-file", emptyFile), Workflow{}, "identity-file", "is empty"},
+		{"identity json duplicate key", inputs("mode", "render", "identity-json", `{"context":"c","instance":"i","deployment_record_id":"d","artifact_id":"a","source_git_ref":"s","context":"other"}`), Workflow{}, "identity-json", `"context" appears twice`},
+		{"identity json duplicate nested key", inputs("mode", "render", "identity-json", `{"context":"c","x":{"a":1,"a":2}}`), Workflow{}, "identity-json", `"a" appears twice`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -247,5 +263,30 @@ func TestAssembleRecordLayer(t *testing.T) {
 	}
 	if prov["context"].Kind != summary.SourceRecord || prov["context"].Detail != "https://lp.example.com/v1/deployments/x" || prov["instance"].Kind != summary.SourceInput {
 		t.Errorf("provenance = %+v", prov)
+	}
+}
+
+func TestDuplicateKey(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in string
+		key      string
+		dup      bool
+	}{
+		{"none", `{"a":1,"b":{"a":2},"c":[{"a":3},{"a":4}]}`, "", false},
+		{"top level", `{"a":1,"b":2,"a":3}`, "a", true},
+		{"nested object", `{"a":{"x":1,"x":2}}`, "x", true},
+		{"in an array", `{"a":[{"x":1,"x":2}]}`, "x", true},
+		{"string value equal to a key", `{"a":"a","b":"a"}`, "", false},
+		{"not json", `{"a":`, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			key, dup := duplicateKey([]byte(tt.in))
+			if key != tt.key || dup != tt.dup {
+				t.Errorf("duplicateKey(%s) = %q, %v; want %q, %v", tt.in, key, dup, tt.key, tt.dup)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package action
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +48,46 @@ func FuzzCleanOutput(f *testing.F) {
 		got := cleanOutput(v)
 		if strings.ContainsAny(got, "\r\n") || len(got) > maxOutputLen {
 			t.Fatalf("cleanOutput(%q) = %q", v, got)
+		}
+	})
+}
+
+// FuzzDuplicateKey: duplicateKey never panics, a key it calls duplicated appears at least twice
+// in the text, and a document it accepts decodes without losing a top-level key.
+func FuzzDuplicateKey(f *testing.F) {
+	for _, s := range []string{`{"a":1,"a":2}`, `{"a":{"b":[{"c":1,"c":2}]}}`, `[{"a":1},{"a":1}]`, `{"a":"a"}`, `{}`, `1`, `{"\u0061":1,"a":2}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		key, dup := duplicateKey([]byte(s))
+		if dup {
+			quoted, _ := json.Marshal(key)
+			if strings.Count(s, string(quoted)) < 2 && !strings.Contains(s, `\`) {
+				t.Errorf("duplicateKey(%q) = %q, which does not appear twice", s, key)
+			}
+			return
+		}
+		var m map[string]json.RawMessage
+		if json.Unmarshal([]byte(s), &m) != nil {
+			return
+		}
+		dec := json.NewDecoder(strings.NewReader(s))
+		if _, err := dec.Token(); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for dec.More() {
+			if _, err := dec.Token(); err != nil {
+				t.Fatal(err)
+			}
+			var v json.RawMessage
+			if err := dec.Decode(&v); err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		if n != len(m) {
+			t.Errorf("duplicateKey(%q) found no duplicate, but decoding kept %d of %d keys", s, len(m), n)
 		}
 	})
 }
