@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -44,6 +46,9 @@ type runnerOpts struct {
 	env       map[string]string // extra environment (GITHUB_API_URL...)
 	args      []string
 	timeout   time.Duration
+	// sigtermWhen, when set, sends SIGTERM once stdout contains it, as the runner does when a
+	// job is cancelled.
+	sigtermWhen string
 }
 
 // result is everything the step left behind.
@@ -55,6 +60,8 @@ type result struct {
 	summary  string
 	evidence []byte
 	files    map[string][]byte // every file the step wrote, for leak scans
+	// signalled is when SIGTERM was sent (zero if never); exited is when the process ended.
+	signalled, exited time.Time
 }
 
 const ghToken = "ghs_plantedGitHubToken0000000000000000001"
@@ -128,9 +135,14 @@ func runAsRunner(t *testing.T, o runnerOpts) result {
 	cmd.Dir = dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	sig := &signaller{w: &stdout, when: o.sigtermWhen}
+	if o.sigtermWhen != "" {
+		cmd.Stdout = sig
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	sig.start(cmd.Process)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	var err error
@@ -140,7 +152,7 @@ func runAsRunner(t *testing.T, o runnerOpts) result {
 		cmd.Process.Kill()
 		t.Fatalf("the step did not finish within %s\nstdout:\n%s\nstderr:\n%s", o.timeout, stdout.String(), stderr.String())
 	}
-	res := result{stdout: stdout.String(), stderr: stderr.String(), files: map[string][]byte{}}
+	res := result{stdout: sig.String(), stderr: stderr.String(), files: map[string][]byte{}, exited: time.Now(), signalled: sig.at()}
 	if ee, ok := err.(*exec.ExitError); ok {
 		res.code = ee.ExitCode()
 	} else if err != nil {
@@ -208,4 +220,48 @@ func annotations(stdout, level string) []string {
 		}
 	}
 	return out
+}
+
+// signaller is the step's stdout: it sends SIGTERM to the process once the output contains when.
+type signaller struct {
+	mu   sync.Mutex
+	w    *bytes.Buffer
+	when string
+	proc *os.Process
+	sent time.Time
+}
+
+func (s *signaller) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, err := s.w.Write(p)
+	s.check()
+	return n, err
+}
+
+// start sets the process to signal; output may have arrived before it was known.
+func (s *signaller) start(p *os.Process) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.proc = p
+	s.check()
+}
+
+func (s *signaller) check() {
+	if s.when != "" && s.sent.IsZero() && s.proc != nil && strings.Contains(s.w.String(), s.when) {
+		s.sent = time.Now()
+		_ = s.proc.Signal(syscall.SIGTERM)
+	}
+}
+
+func (s *signaller) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.String()
+}
+
+func (s *signaller) at() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sent
 }

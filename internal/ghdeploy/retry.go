@@ -8,82 +8,78 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
 	"github.com/google/go-github/v62/github"
+	"github.com/launchplane/runtime-identity/internal/retry"
 )
 
 // defaultRateLimitWait is GitHub's advice when a rate-limited answer names no wait: "wait
 // for at least one minute before retrying".
 const defaultRateLimitWait = time.Minute
 
-// do runs call with the retry policy:
-//   - 202 (auto-merge) and 4xx other than rate limits are permanent;
+// do runs call with the retry policy, through the shared loop of internal/retry:
+//   - 202 (auto-merge) and 4xx other than rate limits are final;
 //   - rate limits (403 secondary, 429, 403 primary with X-RateLimit-Remaining: 0) wait as
 //     GitHub asks (Retry-After, else X-RateLimit-Reset, else one minute), but give up at once
-//     when that is longer than maxRetryWait;
+//     when that is longer than maxRetryWait or would pass ctx's deadline;
 //   - 5xx and transport errors wait on an exponential backoff, unless creates is true: a
 //     request that creates an object may have landed before the error, and a retry would
 //     create a second one (a duplicate deployment), so only answers that were certainly
 //     refused (rate limits) are retried then;
 //   - at most maxAttempts requests in all, and ctx always wins.
 func (c *Client) do(ctx context.Context, op string, creates bool, call func(context.Context, *github.Client) (*github.Response, error)) error {
-	b := backoff.NewExponentialBackOff(
-		backoff.WithInitialInterval(time.Second),
-		backoff.WithMultiplier(2),
-		backoff.WithRandomizationFactor(0.5),
-		backoff.WithMaxInterval(10*time.Second),
-		backoff.WithMaxElapsedTime(0),
-		backoff.WithClockProvider(nowClock(c.now)),
-	)
-	var (
-		status int
-		last   error
-	)
-	for attempt := 1; ; attempt++ {
+	policy := retry.Policy{
+		Attempts: maxAttempts,
+		Initial:  time.Second,
+		Max:      10 * time.Second,
+		Jitter:   0.5,
+		MaxWait:  c.maxRetryWait,
+		Sleep:    c.sleep,
+		Now:      c.now,
+	}
+	status, rateLimited := 0, false
+	attempts, err := retry.Do(ctx, policy, func(ctx context.Context, _ int) error {
 		if err := ctx.Err(); err != nil {
-			return &Error{Op: op, StatusCode: status, Attempts: attempt - 1, Err: err}
+			return err
 		}
 		resp, err := call(ctx, c.api())
+		status = 0
 		if resp != nil && resp.Response != nil {
 			status = resp.StatusCode
-		} else {
-			status = 0
 		}
 		if err == nil {
 			return nil
 		}
-		wait, rateLimited, cause := c.classify(ctx, err, b)
-		var perm *backoff.PermanentError
-		if errors.As(cause, &perm) {
-			return &Error{Op: op, StatusCode: status, Attempts: attempt, Err: perm.Err}
+		var (
+			wait  time.Duration
+			cause error
+			again bool
+		)
+		wait, rateLimited, again, cause = c.classify(ctx, err)
+		switch {
+		case rateLimited:
+			return retry.After(cause, wait)
+		case again && creates:
+			return fmt.Errorf("not retried, the object may already exist: %w", cause)
+		case again:
+			return retry.Again(cause)
 		}
-		if creates && !rateLimited {
-			return &Error{Op: op, StatusCode: status, Attempts: attempt, Err: fmt.Errorf("not retried, the object may already exist: %w", cause)}
-		}
-		last = cause
-		if rateLimited && wait > c.maxRetryWait {
-			return &Error{Op: op, StatusCode: status, Attempts: attempt,
-				Err: fmt.Errorf("%w: github asks to wait %v, longer than the %v allowed: %w", ErrRateLimited, wait, c.maxRetryWait, cause)}
-		}
-		if attempt >= maxAttempts {
-			if rateLimited {
-				last = fmt.Errorf("%w: %w", ErrRateLimited, last)
-			}
-			return &Error{Op: op, StatusCode: status, Attempts: attempt,
-				Err: fmt.Errorf("gave up after %d attempts: %w", attempt, last)}
-		}
-		if err := c.sleep(ctx, wait); err != nil {
-			return &Error{Op: op, StatusCode: status, Attempts: attempt, Err: err}
-		}
+		return cause
+	})
+	if err == nil {
+		return nil
 	}
+	if rateLimited {
+		// Given up on a rate limit: too long a wait, the deadline, or every attempt refused.
+		err = fmt.Errorf("%w: %w", ErrRateLimited, err)
+	}
+	return &Error{Op: op, StatusCode: status, Attempts: attempts, Err: err}
 }
 
-// classify returns how long to wait before the next attempt and whether a rate limit asked
-// for it, or a cause wrapped in backoff.Permanent when the call must not be retried. The
-// returned cause is safe to print.
-func (c *Client) classify(ctx context.Context, err error, b backoff.BackOff) (time.Duration, bool, error) {
+// classify says how long a rate limit asks to wait, whether the error is one, whether any
+// other retry could help (a 5xx, a transport error), and the cause, which is safe to print.
+func (c *Client) classify(ctx context.Context, err error) (wait time.Duration, rateLimited, again bool, cause error) {
 	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-		return 0, false, backoff.Permanent(ctx.Err())
+		return 0, false, false, ctx.Err()
 	}
 	var (
 		accepted *github.AcceptedError
@@ -93,13 +89,13 @@ func (c *Client) classify(ctx context.Context, err error, b backoff.BackOff) (ti
 	)
 	switch {
 	case errors.As(err, &accepted):
-		return 0, false, backoff.Permanent(ErrAutoMerged)
+		return 0, false, false, ErrAutoMerged
 	case errors.As(err, &primary):
 		re := &ResponseError{StatusCode: statusOf(primary.Response), Message: clean(primary.Message, c.token)}
-		return c.retryAfter(primary.Response), true, re
+		return c.retryAfter(primary.Response), true, false, re
 	case errors.As(err, &abuse):
 		re := &ResponseError{StatusCode: statusOf(abuse.Response), Message: clean(abuse.Message, c.token)}
-		return c.retryAfter(abuse.Response), true, re
+		return c.retryAfter(abuse.Response), true, false, re
 	case errors.As(err, &resp):
 		re := &ResponseError{StatusCode: statusOf(resp.Response), Message: clean(resp.Message, c.token)}
 		for _, fe := range resp.Errors {
@@ -107,19 +103,19 @@ func (c *Client) classify(ctx context.Context, err error, b backoff.BackOff) (ti
 		}
 		switch {
 		case re.StatusCode == http.StatusTooManyRequests: // not classified by go-github v62
-			return c.retryAfter(resp.Response), true, re
+			return c.retryAfter(resp.Response), true, false, re
 		case re.StatusCode >= 500:
-			return b.NextBackOff(), false, re
+			return 0, false, true, re
 		default:
-			return 0, false, backoff.Permanent(re)
+			return 0, false, false, re
 		}
 	}
 	se := &sanitizedError{msg: clean(err.Error(), c.token), err: err}
 	var netErr interface{ Timeout() bool } // *url.Error and net.Error: the request may not have arrived
 	if errors.As(err, &netErr) {
-		return b.NextBackOff(), false, se
+		return 0, false, true, se
 	}
-	return 0, false, backoff.Permanent(se) // a 2xx whose body did not decode: retrying could duplicate
+	return 0, false, false, se // a 2xx whose body did not decode: retrying could duplicate
 }
 
 // retryAfter reads the wait a rate-limited response asks for: Retry-After (seconds or an
@@ -165,8 +161,3 @@ func statusOf(r *http.Response) int {
 	}
 	return r.StatusCode
 }
-
-// nowClock adapts an injected now function to backoff's Clock.
-type nowClock func() time.Time
-
-func (c nowClock) Now() time.Time { return c() }

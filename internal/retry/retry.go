@@ -19,7 +19,7 @@ import (
 
 // ErrWaitTooLong is matched by the error Do returns when the server asked for a longer wait than
 // Policy.MaxWait allows.
-var ErrWaitTooLong = errors.New("the server asked to wait longer than allowed")
+var ErrWaitTooLong = errors.New("the server asked for a longer wait than allowed")
 
 // ErrDeadline is matched by the error Do returns when the next wait would pass the context's
 // deadline, so retrying could not help.
@@ -71,8 +71,8 @@ func After(err error, wait time.Duration) error {
 }
 
 // Do calls attempt until it returns nil or an unmarked error, or the attempts are used up, and
-// returns the number of calls made and the last error with its retry mark removed. attempt gets
-// the 1-based attempt number.
+// returns the number of calls made and the last error with its retry mark removed (wrapped as
+// "gave up after N attempts" when they were used up). attempt gets the 1-based attempt number.
 func Do(ctx context.Context, p Policy, attempt func(ctx context.Context, n int) error) (int, error) {
 	if p.Attempts < 1 {
 		p.Attempts = 1
@@ -97,6 +97,9 @@ func Do(ctx context.Context, p Policy, attempt func(ctx context.Context, n int) 
 		}
 		cause := m.err
 		if n >= p.Attempts {
+			if n > 1 {
+				return n, fmt.Errorf("gave up after %d attempts: %w", n, cause)
+			}
 			return n, cause
 		}
 		if cerr := ctx.Err(); cerr != nil {
@@ -105,7 +108,7 @@ func Do(ctx context.Context, p Policy, attempt func(ctx context.Context, n int) 
 		wait := m.wait
 		if wait > 0 {
 			if p.MaxWait > 0 && wait > p.MaxWait {
-				return n, fmt.Errorf("%w: asked to wait %v, at most %v allowed: %w", ErrWaitTooLong, wait, p.MaxWait, cause)
+				return n, fmt.Errorf("%w (%v, at most %v): %w", ErrWaitTooLong, wait, p.MaxWait, cause)
 			}
 		} else {
 			if p.Max > 0 {

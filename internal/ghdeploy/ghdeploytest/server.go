@@ -139,6 +139,9 @@ const (
 	// AutoMerged is the 202 GitHub sends when it merged the default branch instead of
 	// deploying (repos/create-deployment only).
 	AutoMerged
+	// Stall never answers: the request hangs until the client gives up (a GitHub that stops
+	// responding), or a minute passes.
+	Stall
 )
 
 // Fault describes a failure answer.
@@ -224,6 +227,7 @@ func (s *Server) FailNext(n int, f Fault) {
 		if f.Status < 500 || f.Status > 599 {
 			s.tb.Fatalf("ghdeploytest: FailNext: ServerError status %d is not 5xx", f.Status)
 		}
+	case Stall:
 	case AutoMerged:
 		if f.Operation == "" {
 			f.Operation = "repos/create-deployment"
@@ -411,6 +415,12 @@ func (s *Server) writeFault(w http.ResponseWriter, r *http.Request, body []byte,
 		return def
 	}
 	switch f.Kind {
+	case Stall:
+		select {
+		case <-r.Context().Done():
+		case <-time.After(time.Minute):
+			writeJSON(w, http.StatusGatewayTimeout, basicError(http.StatusGatewayTimeout, "stalled"))
+		}
 	case SecondaryRateLimit:
 		writeJSON(w, http.StatusForbidden, map[string]any{
 			"message":           msg("You have exceeded a secondary rate limit. Please wait a few minutes before you try again."),
