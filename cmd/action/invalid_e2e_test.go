@@ -1,6 +1,10 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +16,10 @@ import (
 func TestInvalidInputsWriteNothing(t *testing.T) {
 	t.Parallel()
 	f := startScenario(t, "happy")
+	emptyFile := filepath.Join(t.TempDir(), "expected.json")
+	if err := os.WriteFile(emptyFile, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name  string
 		set   map[string]string
@@ -56,7 +64,47 @@ func TestInvalidInputsWriteNothing(t *testing.T) {
 		{"identity-json and identity-file", map[string]string{"identity-json": "{}", "identity-file": "x.json"}, "identity-file"},
 		{"launchplane-url without a token", map[string]string{"launchplane-url": "https://launchplane.example.com"}, "launchplane-url"},
 		{"launchplane-report without launchplane-url", map[string]string{"launchplane-report": "true"}, "launchplane-report"},
+		{"api key with a line break", map[string]string{"dokploy-api-key": "dokploy-key\nsecond-line"}, "dokploy-api-key"},
+		{"api key with a scheme", map[string]string{"dokploy-api-key": "Bearer dokploy-key"}, "dokploy-api-key"},
+		{"github-token with a line break", map[string]string{"github-token": "ghs_x\nmore"}, "github-token"},
+		{"launchplane-token with a control character", map[string]string{"launchplane-token": "tok\x1ben"}, "launchplane-token"},
+		{"github-environment with a line break", map[string]string{"github-environment": "shop/prod\n::error::injected"}, "github-environment"},
+		{"github-environment too long", map[string]string{"github-environment": strings.Repeat("e", 256)}, "github-environment"},
+		{"record id that is a dot segment", map[string]string{"launchplane-url": "https://launchplane.example.com", "launchplane-token": "tok", "deployment-record-id": ".."}, "deployment-record-id"},
+		{"record id with a slash", map[string]string{"launchplane-url": "https://launchplane.example.com", "launchplane-token": "tok", "deployment-record-id": "a/b"}, "deployment-record-id"},
+		{"identity-file empty", map[string]string{"identity-file": emptyFile}, "identity-file"},
+		{"identity-json duplicate key", map[string]string{"identity-json": `{"context":"c","context":"d"}`}, "identity-json"},
+		{"identity-json wrong type", map[string]string{"identity-json": `{"context":7,"instance":"i","deployment_record_id":"d","artifact_id":"a","source_git_ref":"s"}`}, "identity-json"},
+		{"identity-json array", map[string]string{"identity-json": `[1,2]`}, "identity-json"},
+		{"identity-json bad schema_version", map[string]string{"identity-json": `{"schema_version":"x","context":"c","instance":"i","deployment_record_id":"d","artifact_id":"a","source_git_ref":"s"}`}, "identity-json"},
+		{"launchplane-report in inject", map[string]string{"mode": "inject", "launchplane-url": "https://launchplane.example.com", "launchplane-report": "true"}, "launchplane-report"},
+		{"require-identity in inject", map[string]string{"mode": "inject", "require-identity": "true"}, "require-identity"},
+		{"confirmations fraction", map[string]string{"confirmations": "1.5"}, "confirmations"},
+		{"confirmations negative", map[string]string{"confirmations": "-2"}, "confirmations"},
+		{"verify-timeout zero", map[string]string{"verify-timeout": "0s"}, "verify-timeout"},
+		{"health-url with a space", map[string]string{"health-url": "https://shop example.com/api/health"}, "health-url"},
+		{"base-url javascript", map[string]string{"base-url": "javascript:alert(1)"}, "base-url"},
+		{"launchplane-url ftp", map[string]string{"launchplane-url": "ftp://launchplane.example.com"}, "launchplane-url"},
+		{"environment-url with credentials", map[string]string{"environment-url": "https://u:p@shop.example.com"}, "environment-url"},
+		{"dokploy-url with credentials", map[string]string{"dokploy-url": "https://admin:pw@dokploy.example.com"}, "dokploy-url"},
+		{"bad compose id", map[string]string{"dokploy-application-id": "", "dokploy-compose-id": "c/../1"}, "dokploy-compose-id"},
+		{"deploy without a target", map[string]string{"mode": "deploy", "dokploy-application-id": ""}, "dokploy-application-id"},
+		{"quote in preview-generation-id", map[string]string{"preview-generation-id": "gen'1"}, "preview-generation-id"},
+		{"hash in release-tuple-id", map[string]string{"release-tuple-id": "shop#1"}, "release-tuple-id"},
+		{"too long image-reference", map[string]string{"image-reference": "ghcr.io/" + strings.Repeat("i", 300)}, "image-reference"},
+		{"redeploy yes", map[string]string{"redeploy": "yes"}, "redeploy"},
+		{"launchplane-report 1", map[string]string{"launchplane-report": "1"}, "launchplane-report"},
 	}
+	var catalogue strings.Builder
+	catalogue.WriteString("| case | input named | message |\n|---|---|---|\n")
+	var mu sync.Mutex
+	messages := map[string]string{}
+	t.Cleanup(func() {
+		for _, tt := range tests {
+			fmt.Fprintf(&catalogue, "| %s | `%s` | %s |\n", tt.name, tt.input, mdEscape(messages[tt.name]))
+		}
+		checkGeneratedDoc(t, filepath.Join("..", "..", "docs", "reliability.md"), "bad-inputs", catalogue.String())
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := deployInputs(f)
@@ -71,11 +119,19 @@ func TestInvalidInputsWriteNothing(t *testing.T) {
 			if got := f.Server.Writes() - writes; got != 0 {
 				t.Errorf("the fake Dokploy received %d writes, want 0", got)
 			}
+			for _, r := range f.Server.Requests() {
+				if r.Method != http.MethodGet {
+					t.Errorf("the fake Dokploy received %s %s; a bad input sends nothing that writes", r.Method, r.Path)
+				}
+			}
 			errs := annotations(res.stdout, "error")
 			named := false
 			for _, e := range errs {
-				if strings.Contains(e, "input "+tt.input+":") {
+				if strings.Contains(e, "input "+tt.input+":") && !named {
 					named = true
+					mu.Lock()
+					messages[tt.name] = strings.ReplaceAll(strings.TrimPrefix(e, "::error::"), emptyFile, "expected.json")
+					mu.Unlock()
 				}
 			}
 			if !named {
@@ -92,8 +148,8 @@ func TestInvalidInputsWriteNothing(t *testing.T) {
 			assertNoLeak(t, res, nil)
 		})
 	}
-	if len(tests) < 30 {
-		t.Errorf("only %d invalid-input cases; the acceptance asks for 30 or more", len(tests))
+	if len(tests) < 60 {
+		t.Errorf("only %d invalid-input cases; the catalogue holds 60 or more", len(tests))
 	}
 }
 
@@ -124,4 +180,36 @@ func TestDokployURLThatIsNotDokploy(t *testing.T) {
 		t.Errorf("a wrong URL was blamed on the application id:\n%s", res.stdout)
 	}
 	assertNoLeak(t, res, f)
+}
+
+// mdEscape makes a message one Markdown table cell.
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// checkGeneratedDoc keeps the part of a doc between "<!-- name:start (generated) -->" and
+// "<!-- name:end -->" equal to want; -update rewrites it.
+func checkGeneratedDoc(t *testing.T, path, name, want string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, end := "<!-- "+name+":start (generated) -->\n", "<!-- "+name+":end -->"
+	s := string(b)
+	i, j := strings.Index(s, start), strings.Index(s, end)
+	if i < 0 || j < i {
+		t.Fatalf("%s lacks the %q ... %q markers", path, start, end)
+	}
+	got := s[i+len(start) : j]
+	if got == want {
+		return
+	}
+	if *update {
+		if err := os.WriteFile(path, []byte(s[:i+len(start)]+want+s[j:]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Errorf("%s: the generated %s section is stale; run go test ./cmd/action -update", path, name)
 }

@@ -208,6 +208,8 @@ func parseConfig(get func(string) string) (*Config, error) {
 		c.Mode = m
 	default:
 		bad("mode", "%s is not a mode; use deploy, inject, verify or render", show(string(m)))
+		// Nothing else can be checked against a mode that is not one.
+		return nil, errs
 	}
 	if c.ApplicationID != "" && c.ComposeID != "" {
 		bad("dokploy-compose-id", "give dokploy-application-id or dokploy-compose-id, not both")
@@ -217,7 +219,7 @@ func parseConfig(get func(string) string) (*Config, error) {
 		if !c.HasDokployTarget() {
 			bad("dokploy-application-id", "mode %s needs a Dokploy target: set dokploy-application-id or dokploy-compose-id", c.Mode)
 		}
-		if c.DokployURL == "" {
+		if val("dokploy-url") == "" {
 			bad("dokploy-url", "mode %s needs the Dokploy instance URL, such as https://dokploy.example.com", c.Mode)
 		}
 		if c.DokployAPIKey == "" {
@@ -282,6 +284,15 @@ func validID(s string) bool {
 	return true
 }
 
+// urlExamples shows a valid value of each URL input.
+var urlExamples = map[string]string{
+	"health-url":      "https://app.example.com/api/health",
+	"base-url":        "https://app.example.com",
+	"environment-url": "https://app.example.com",
+	"dokploy-url":     "https://dokploy.example.com",
+	"launchplane-url": "https://launchplane.example.com",
+}
+
 // checkURL returns v when it is an absolute http(s) URL without credentials, else reports it.
 func checkURL(v, input string, bad func(string, string, ...any)) string {
 	if v == "" {
@@ -290,7 +301,7 @@ func checkURL(v, input string, bad func(string, string, ...any)) string {
 	u, err := url.Parse(v)
 	switch {
 	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
-		bad(input, "%s is not an absolute http or https URL, such as https://app.example.com/api/health", show(redactURL(v)))
+		bad(input, "%s is not an absolute http or https URL, such as %s", show(redactURL(v)), urlExamples[input])
 	case u.User != nil:
 		bad(input, "the URL carries credentials; pass secrets through their own inputs, never in a URL")
 	default:

@@ -290,3 +290,13 @@ func TestDuplicateKey(t *testing.T) {
 		})
 	}
 }
+
+// Every URL input has an example of a valid value for its error message.
+func TestURLExamples(t *testing.T) {
+	t.Parallel()
+	for _, in := range Inputs {
+		if strings.HasSuffix(in.Name, "-url") && urlExamples[in.Name] == "" {
+			t.Errorf("input %s has no example in urlExamples", in.Name)
+		}
+	}
+}
