@@ -66,6 +66,9 @@ type result struct {
 
 const ghToken = "ghs_plantedGitHubToken0000000000000000001"
 
+// launchplaneToken is the static Launchplane token tests pass; no output may show it.
+const launchplaneToken = "lp-PlantedStaticToken0001"
+
 // runAsRunner runs the binary the way actions/runner runs a container action: every input of
 // action.yml as INPUT_<NAME> with hyphens kept and defaults applied, GITHUB_OUTPUT and
 // GITHUB_STEP_SUMMARY pointing at empty files, the event payload in a file.
@@ -73,8 +76,10 @@ func runAsRunner(t *testing.T, o runnerOpts) result {
 	t.Helper()
 	dir := t.TempDir()
 	outFile, sumFile, eventFile := filepath.Join(dir, "output"), filepath.Join(dir, "step_summary"), filepath.Join(dir, "event.json")
+	// The other file commands: the program never writes them, and a leak scan proves it.
+	envFile, stateFile, pathFile := filepath.Join(dir, "env"), filepath.Join(dir, "state"), filepath.Join(dir, "path")
 	temp := filepath.Join(dir, "runner_temp")
-	for _, p := range []string{outFile, sumFile} {
+	for _, p := range []string{outFile, sumFile, envFile, stateFile, pathFile} {
 		if err := os.WriteFile(p, nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -98,6 +103,9 @@ func runAsRunner(t *testing.T, o runnerOpts) result {
 		"GITHUB_ACTIONS=true", "CI=true",
 		"GITHUB_OUTPUT=" + outFile,
 		"GITHUB_STEP_SUMMARY=" + sumFile,
+		"GITHUB_ENV=" + envFile,
+		"GITHUB_STATE=" + stateFile,
+		"GITHUB_PATH=" + pathFile,
 		"GITHUB_EVENT_PATH=" + eventFile,
 		"GITHUB_EVENT_NAME=" + o.eventName,
 		"GITHUB_SHA=ffffffffffffffffffffffffffffffffffffffff",
@@ -163,6 +171,9 @@ func runAsRunner(t *testing.T, o runnerOpts) result {
 	sum, _ := os.ReadFile(sumFile)
 	res.summary = string(sum)
 	res.files["output"], res.files["summary"] = out, sum
+	for name, p := range map[string]string{"GITHUB_ENV": envFile, "GITHUB_STATE": stateFile, "GITHUB_PATH": pathFile} {
+		res.files[name], _ = os.ReadFile(p)
+	}
 	if p := res.outputs["evidence-path"]; p != "" {
 		if !filepath.IsAbs(p) || !strings.HasPrefix(p, temp) {
 			t.Errorf("evidence-path %q is not an absolute path under RUNNER_TEMP", p)

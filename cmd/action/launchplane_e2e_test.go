@@ -110,13 +110,13 @@ func TestLaunchplaneRecordMissing(t *testing.T) {
 	t.Parallel()
 	lp := launchplanetest.NewServer(t)
 	res := runAsRunner(t, runnerOpts{inputs: map[string]string{
-		"mode": "verify", "launchplane-url": lp.URL(), "launchplane-token": "lp-PlantedStaticToken0001",
+		"mode": "verify", "launchplane-url": lp.URL(), "launchplane-token": launchplaneToken,
 		"deployment-record-id": "deployment-20261123T120000Z-nope-prod", "health-url": "https://x.example.com/api/health",
 	}})
 	if res.code != 2 || !strings.Contains(res.stdout, "input deployment-record-id: Launchplane has no deployment record") {
 		t.Errorf("exit %d, want 2 naming deployment-record-id:\n%s", res.code, res.stdout)
 	}
-	if strings.Contains(withoutMaskLines(res.stdout)+res.stderr, "lp-PlantedStaticToken0001") {
+	if strings.Contains(withoutMaskLines(res.stdout)+res.stderr, launchplaneToken) {
 		t.Error("the Launchplane token was printed")
 	}
 }
