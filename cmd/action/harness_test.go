@@ -79,6 +79,15 @@ func runAsRunner(t *testing.T, o runnerOpts) result {
 	// The other file commands: the program never writes them, and a leak scan proves it.
 	envFile, stateFile, pathFile := filepath.Join(dir, "env"), filepath.Join(dir, "state"), filepath.Join(dir, "path")
 	temp := filepath.Join(dir, "runner_temp")
+	// The workspace, as the container sees it. A later step sees the same folder at another
+	// path (the host's), which the symlink stands for.
+	workspace, hostWorkspace := filepath.Join(dir, "workspace"), filepath.Join(dir, "host-workspace")
+	if err := os.Mkdir(workspace, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(workspace, hostWorkspace); err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range []string{outFile, sumFile, envFile, stateFile, pathFile} {
 		if err := os.WriteFile(p, nil, 0o644); err != nil {
 			t.Fatal(err)
@@ -116,6 +125,7 @@ func runAsRunner(t *testing.T, o runnerOpts) result {
 		"GITHUB_RUN_ID=4242",
 		"GITHUB_RUN_ATTEMPT=1",
 		"RUNNER_TEMP=" + temp,
+		"GITHUB_WORKSPACE=" + workspace,
 	}
 	for _, in := range action.Inputs {
 		v, ok := o.inputs[in.Name]
@@ -140,7 +150,7 @@ func runAsRunner(t *testing.T, o runnerOpts) result {
 	}
 	cmd := exec.Command(binary, o.args...)
 	cmd.Env = env
-	cmd.Dir = dir
+	cmd.Dir = workspace
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	sig := &signaller{w: &stdout, when: o.sigtermWhen}
@@ -175,10 +185,14 @@ func runAsRunner(t *testing.T, o runnerOpts) result {
 		res.files[name], _ = os.ReadFile(p)
 	}
 	if p := res.outputs["evidence-path"]; p != "" {
-		if !filepath.IsAbs(p) || !strings.HasPrefix(p, temp) {
-			t.Errorf("evidence-path %q is not an absolute path under RUNNER_TEMP", p)
+		if filepath.IsAbs(p) || !filepath.IsLocal(p) {
+			t.Errorf("evidence-path %q is not a path relative to the workspace", p)
 		}
-		res.evidence, _ = os.ReadFile(p)
+		// Open it as a later step on the host would: from the workspace's other path.
+		res.evidence, _ = os.ReadFile(filepath.Join(hostWorkspace, p))
+		if len(res.evidence) == 0 {
+			t.Errorf("evidence-path %q does not open from another path to the workspace", p)
+		}
 		res.files["evidence"] = res.evidence
 		validateEvidence(t, res.evidence)
 	} else if res.code != 2 {

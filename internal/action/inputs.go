@@ -68,7 +68,7 @@ var Outputs = []Output{
 	{"observed-json", "The identity the tenant reported, as JSON on one line (empty when none)."},
 	{"dokploy-deployment-id", "The Dokploy deployment this run followed."},
 	{"github-deployment-id", "The GitHub deployment this run created."},
-	{"evidence-path", "Absolute path of the evidence JSON file."},
+	{"evidence-path", "Path of the evidence JSON file: relative to the workspace in a workflow (open it as ${{ github.workspace }}/<path> or from any later step), absolute from the CLI."},
 	{"time-to-match-ms", "Milliseconds from the first probe to the confirmed match (empty without one)."},
 	{"env-lines", "The four LAUNCHPLANE_* env lines, one per line (render mode)."},
 }

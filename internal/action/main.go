@@ -205,12 +205,8 @@ func inputIndex(name string) int {
 	return len(Inputs)
 }
 
-// evidenceDir is RUNNER_TEMP when the runner set it, else TMPDIR, else /tmp.
-func (r *runner) evidenceDir() string {
-	for _, k := range []string{"RUNNER_TEMP", "TMPDIR"} {
-		if d := r.env.Getenv(k); d != "" {
-			return d
-		}
-	}
-	return "/tmp"
-}
+// evidenceDirName is the folder under GITHUB_WORKSPACE that holds an Action's evidence files.
+const evidenceDirName = ".runtime-identity"
+
+// cliEvidenceName is the CLI's evidence file in the temp dir; each run replaces it.
+const cliEvidenceName = "runtime-identity-evidence.json"

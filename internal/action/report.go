@@ -3,6 +3,7 @@ package action
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -185,24 +186,62 @@ func (r *runner) report(in reportInput) {
 	}
 }
 
-// writeEvidence writes the evidence JSON under RUNNER_TEMP (else the temp dir) and returns its
-// absolute path.
+// writeEvidence writes the evidence JSON and returns the evidence-path output.
+//
+// As an Action the file lives under GITHUB_WORKSPACE and the path is relative to it: the runner
+// mounts the workspace at another path inside the container (/github/workspace), so an absolute
+// path printed here would not open on the host, while a later step, host or container, runs
+// in the workspace. From the CLI the path is absolute, in the temp dir, and each run replaces
+// the previous file so evidence does not pile up.
 func (r *runner) writeEvidence(rep summary.Report) (string, error) {
 	b, err := summary.Evidence(rep)
 	if err != nil {
 		return "", err
 	}
-	f, err := os.CreateTemp(r.evidenceDir(), "runtime-identity-evidence-*.json")
+	// summary.Evidence redacted every value before marshalling; redacting the JSON text again
+	// could corrupt it (a numeric secret inside a number).
+	if ws := r.env.Getenv("GITHUB_WORKSPACE"); len(r.env.Args) == 0 && ws != "" {
+		dir := filepath.Join(ws, evidenceDirName)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", err
+		}
+		f, err := os.CreateTemp(dir, "evidence-*.json")
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		if _, err := f.Write(b); err != nil {
+			return "", err
+		}
+		return filepath.Rel(ws, f.Name())
+	}
+	dir := r.env.Getenv("TMPDIR")
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	path, err := filepath.Abs(filepath.Join(dir, cliEvidenceName))
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
-	// summary.Evidence redacted every value before marshalling; redacting the JSON text again
-	// could corrupt it (a numeric secret inside a number).
-	if _, err := f.Write(b); err != nil {
+	// Write beside it and rename, so a reader never sees half a file.
+	f, err := os.CreateTemp(dir, cliEvidenceName+".*")
+	if err != nil {
 		return "", err
 	}
-	return f.Name(), nil
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return path, nil
 }
 
 // compactJSON renders an untrusted JSON value on one line with every secret redacted, or "" when
