@@ -22,12 +22,13 @@ type poller struct {
 	lags     []time.Duration // from each switch to the first matching answer
 	polling  time.Duration   // time spent polling, summed over the switches
 	requests int             // requests sent, summed over the switches
+	deciding int             // requests to the deciding surface (the health URL)
 }
 
-// rate is the requests per second of polling. A poll's first request goes out at its start, so
-// n requests span n-1 periods: the first request of each poll is not counted.
-func (p poller) rate() float64 {
-	return float64(p.requests-len(p.lags)) / p.polling.Seconds()
+// rate is n requests per second of polling. A poll's first request goes out at its start, so n
+// requests span n-1 periods: the first request of each poll is not counted.
+func (p poller) rate(n int) float64 {
+	return float64(n-len(p.lags)) / p.polling.Seconds()
 }
 
 func (p *poller) add(begin, switched, matched time.Time) {
@@ -71,7 +72,8 @@ func BenchmarkSwitchDetection(b *testing.B) {
 		pr.add(begin, switched, probeAt)
 		fx.add(begin, switched, fixedAt)
 	}
-	pr.requests, fx.requests = sw.served(probeUserAgent), sw.served(fixedUserAgent)
+	pr.requests, pr.deciding = sw.served(probeUserAgent), sw.served(probeUserAgent, healthPath)
+	fx.requests, fx.deciding = sw.served(fixedUserAgent), sw.served(fixedUserAgent, healthPath)
 
 	b.ReportMetric(0, "ns/op") // the wall time of a switch says nothing about either poller
 	for _, side := range []struct {
@@ -80,7 +82,8 @@ func BenchmarkSwitchDetection(b *testing.B) {
 	}{{"probe", pr}, {"fixed1s", fx}} {
 		b.ReportMetric(ms(percentile(side.p.lags, 50)), side.name+"-p50-ms")
 		b.ReportMetric(ms(percentile(side.p.lags, 90)), side.name+"-p90-ms")
-		b.ReportMetric(side.p.rate(), side.name+"-req/s")
+		b.ReportMetric(side.p.rate(side.p.requests), side.name+"-req/s")
+		b.ReportMetric(side.p.rate(side.p.deciding), side.name+"-deciding-req/s")
 		b.ReportMetric(float64(side.p.requests)/float64(len(side.p.lags)), side.name+"-req/switch")
 	}
 	b.ReportMetric(ms(percentile(fx.lags, 50))/ms(percentile(pr.lags, 50)), "p50-speedup-x")

@@ -36,7 +36,7 @@ func generation(g int) identity.Identity {
 type switcher struct {
 	mu       sync.Mutex
 	gen      int
-	requests map[string]int // by User-Agent
+	requests map[string]int // by User-Agent and path
 }
 
 func newSwitcher() *switcher { return &switcher{requests: map[string]int{}} }
@@ -45,6 +45,7 @@ func (s *switcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	id := generation(s.gen)
 	s.requests[r.UserAgent()]++
+	s.requests[r.UserAgent()+" "+r.URL.Path]++
 	s.mu.Unlock()
 	var body []byte
 	switch r.URL.Path {
@@ -79,9 +80,12 @@ func (s *switcher) next() identity.Identity {
 	return generation(s.gen + 1)
 }
 
-// served returns how many requests came with the User-Agent ua.
-func (s *switcher) served(ua string) int {
+// served returns how many requests came with the User-Agent ua, for any path or only for path.
+func (s *switcher) served(ua string, path ...string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(path) > 0 {
+		return s.requests[ua+" "+path[0]]
+	}
 	return s.requests[ua]
 }
