@@ -11,6 +11,6 @@
 //	go test -run '^$' -bench SwitchDetection -benchtime 30x -count 6 ./internal/bench | tee /tmp/switch.txt
 //	go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da /tmp/switch.txt
 //
-// Each switch takes about 1.2 s, so that is about 4 minutes. The switch moments come from a fixed
+// A switch takes about 1 s, so that is about 3 minutes. The switch moments come from a fixed
 // seed, so every run sees the same ones.
 package bench
