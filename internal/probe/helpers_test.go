@@ -1,14 +1,15 @@
 package probe
 
 import (
-	"context"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -91,19 +92,24 @@ type tenant struct {
 	routes   map[string]func(n int) reply
 	counts   map[string]int
 	requests []request
+	conns    atomic.Int64 // connections opened
 }
 
 func newTenant(t testing.TB, tlsServer bool, routes map[string]func(int) reply) *tenant {
 	t.Helper()
 	tn := &tenant{routes: routes, counts: map[string]int{}}
-	h := http.HandlerFunc(tn.serve)
+	tn.Server = httptest.NewUnstartedServer(http.HandlerFunc(tn.serve))
+	tn.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			tn.conns.Add(1)
+		}
+	}
 	if tlsServer {
-		tn.Server = httptest.NewUnstartedServer(h)
 		// The probe rejects the test certificate; that handshake error is expected.
 		tn.Config.ErrorLog = log.New(io.Discard, "", 0)
 		tn.StartTLS()
 	} else {
-		tn.Server = httptest.NewServer(h)
+		tn.Start()
 	}
 	t.Cleanup(tn.Close)
 	return tn
@@ -157,47 +163,16 @@ func (tn *tenant) received() []request {
 	return append([]request(nil), tn.requests...)
 }
 
-// fakeClock is an injected clock that only moves when the probe sleeps.
-type fakeClock struct {
-	mu     sync.Mutex
-	t      time.Time
-	sleeps []time.Duration
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	c.sleeps = append(c.sleeps, d)
-	return nil
-}
-
-func (c *fakeClock) slept() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.sleeps...)
-}
-
 // summarize renders answers as "surface status-code state" lines for go-cmp diffs.
 func summarize(answers []Answer) []string {
 	var out []string
 	for _, a := range answers {
 		state := string(a.Observation.Status)
-		if a.Observation.Found {
+		switch {
+		case a.Observation.Found:
 			state = "found"
+		case a.NotServed:
+			state = "not-served"
 		}
 		out = append(out, string(a.Surface)+" "+strconv.Itoa(a.StatusCode)+" "+state)
 	}

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"net/http"
@@ -59,7 +60,7 @@ func TestOnce(t *testing.T) {
 			wantStatus:   identity.StatusMissing,
 			wantDeciding: identity.SurfaceHealth,
 			wantDetail:   "no runtime_identity key",
-			wantAnswers:  []string{"health 200 missing", "well-known 404 unverifiable", "headers 200 missing"},
+			wantAnswers:  []string{"health 200 missing", "well-known 404 not-served", "headers 200 missing"},
 		},
 		{
 			name:         "null",
@@ -67,7 +68,7 @@ func TestOnce(t *testing.T) {
 			wantStatus:   identity.StatusMissing,
 			wantDeciding: identity.SurfaceHealth,
 			wantDetail:   "runtime_identity is null",
-			wantAnswers:  []string{"health 200 missing", "well-known 404 unverifiable", "headers 200 missing"},
+			wantAnswers:  []string{"health 200 missing", "well-known 404 not-served", "headers 200 missing"},
 		},
 		{
 			name:         "malformed",
@@ -145,6 +146,30 @@ func TestOnce(t *testing.T) {
 			wantAnswers:  []string{"health 200 unverifiable", "headers 200 missing"},
 		},
 		{
+			name:         "a deciding 404 stays unverifiable",
+			wellKnown:    ptr(wellKnownReply(newID)),
+			wantStatus:   identity.StatusUnverifiable,
+			wantDeciding: identity.SurfaceHealth,
+			wantDetail:   "HTTP 404",
+			wantAnswers:  []string{"health 404 unverifiable", "well-known 200 found", "headers 200 found"},
+			wantNotes:    []string{"the well-known document reports an identity, but the health JSON gave no usable answer (HTTP 404)"},
+		},
+		{
+			name:         "nothing served",
+			wantStatus:   identity.StatusUnverifiable,
+			wantDeciding: identity.SurfaceHealth,
+			wantDetail:   "HTTP 404",
+			wantAnswers:  []string{"health 404 unverifiable", "well-known 404 not-served"},
+		},
+		{
+			name:         "well-known only, not served, decides",
+			healthPath:   "-",
+			wantStatus:   identity.StatusUnverifiable,
+			wantDeciding: identity.SurfaceWellKnown,
+			wantDetail:   "HTTP 404",
+			wantAnswers:  []string{"well-known 404 unverifiable"},
+		},
+		{
 			name:         "well-known only",
 			wellKnown:    ptr(wellKnownReply(newID)),
 			healthPath:   "-",
@@ -176,7 +201,7 @@ func TestOnce(t *testing.T) {
 			health:       &reply{body: `{"status":"ok"}`, header: headersOf(newID)},
 			wantStatus:   identity.StatusMatch,
 			wantDeciding: identity.SurfaceHeaders,
-			wantAnswers:  []string{"health 200 missing", "well-known 404 unverifiable", "headers 200 found"},
+			wantAnswers:  []string{"health 200 missing", "well-known 404 not-served", "headers 200 found"},
 			wantNotes:    []string{"the identity digest stands for every field", "so the headers of"},
 		},
 		{
@@ -317,6 +342,7 @@ func TestOnce(t *testing.T) {
 				t.Errorf("Decided().FinalURL = %q, want suffix %q", dec.FinalURL, tt.wantFinalURL)
 			}
 			for _, a := range r.Answers {
+				checkAnswer(t, a, tt.health)
 				if strings.Contains(a.URL, "?") || strings.Contains(a.FinalURL, "?") {
 					t.Errorf("answer URL %q / %q carries a query", a.URL, a.FinalURL)
 				}
@@ -325,6 +351,32 @@ func TestOnce(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkAnswer checks what every answer promises: a typed failure exactly with an error, the
+// not-served reading, and the health body as served (nil on other surfaces).
+func checkAnswer(t *testing.T, a Answer, health *reply) {
+	t.Helper()
+	if (a.Error == "") != (a.Failure == "") {
+		t.Errorf("%s %s: error %q with failure %q, want both or neither", a.Surface, a.URL, a.Error, a.Failure)
+	}
+	if a.NotServed != (a.StatusCode == http.StatusNotFound && a.Error == "") {
+		t.Errorf("%s %s: HTTP %d, error %q, not served %v", a.Surface, a.URL, a.StatusCode, a.Error, a.NotServed)
+	}
+	if a.NotServed && (a.Observation.Status != identity.StatusMissing || a.Observation.Detail != "not served (404)") {
+		t.Errorf("%s %s: not served reads %s %q, want missing %q", a.Surface, a.URL, a.Observation.Status, a.Observation.Detail, "not served (404)")
+	}
+	var want []byte
+	switch {
+	case a.Surface != identity.SurfaceHealth || a.StatusCode == 0:
+	case health == nil:
+		want = []byte("404 page not found\n")
+	case len(health.body) <= MaxBodyBytes:
+		want = []byte(health.body)
+	}
+	if !bytes.Equal(a.Body, want) || (want != nil) != (a.Body != nil) {
+		t.Errorf("%s %s: body of %d bytes, want %d bytes", a.Surface, a.URL, len(a.Body), len(want))
 	}
 }
 

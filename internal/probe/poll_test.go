@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/launchplane/runtime-identity/internal/clock/clocktest"
 	"github.com/launchplane/runtime-identity/internal/identity"
 )
 
@@ -73,7 +74,7 @@ func TestPollRollout(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tn := newTenant(t, false, map[string]func(int) reply{healthPath: alternating(tt.k)})
-			clock := newFakeClock()
+			clk := clocktest.New()
 			var statuses strings.Builder
 			var rounds []Round
 			res, err := Poll(context.Background(), Options{
@@ -82,8 +83,8 @@ func TestPollRollout(t *testing.T) {
 				Timeout:       tt.timeout,
 				Interval:      time.Second,
 				Confirmations: tt.confirmations,
-				Now:           clock.Now,
-				Sleep:         clock.Sleep,
+				Now:           clk.Now,
+				Sleep:         clk.Sleep,
 				OnRound: func(r Round) {
 					rounds = append(rounds, r)
 					switch r.Verdict.Status {
@@ -157,14 +158,14 @@ func TestPollDeadline(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tn := newTenant(t, false, map[string]func(int) reply{healthPath: always(healthReply(oldID))})
-			clock := newFakeClock()
+			clk := clocktest.New()
 			res, err := Poll(context.Background(), Options{
 				HealthURL: tn.URL + healthPath,
 				Expected:  &newID,
 				Timeout:   tt.timeout,
 				Interval:  tt.interval,
-				Now:       clock.Now,
-				Sleep:     clock.Sleep,
+				Now:       clk.Now,
+				Sleep:     clk.Sleep,
 			})
 			if err != nil {
 				t.Fatalf("Poll() error = %v", err)
@@ -190,7 +191,7 @@ func TestPollDeadline(t *testing.T) {
 			if diff := cmp.Diff(map[identity.Status]time.Duration{identity.StatusMismatch: 0}, res.FirstSeen); diff != "" {
 				t.Errorf("Poll() first seen (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tt.wantSleeps, clock.slept()); diff != "" {
+			if diff := cmp.Diff(tt.wantSleeps, clk.Sleeps()); diff != "" {
 				t.Errorf("Poll() sleeps (-want +got):\n%s", diff)
 			}
 		})
@@ -208,13 +209,13 @@ func TestPollFirstSeen(t *testing.T) {
 		reply{body: `{"status":"ok"}`},
 		healthReply(newID),
 	)})
-	clock := newFakeClock()
+	clk := clocktest.New()
 	res, err := Poll(context.Background(), Options{
 		HealthURL: tn.URL + healthPath,
 		Expected:  &newID,
 		Interval:  2 * time.Second,
-		Now:       clock.Now,
-		Sleep:     clock.Sleep,
+		Now:       clk.Now,
+		Sleep:     clk.Sleep,
 	})
 	if err != nil {
 		t.Fatalf("Poll() error = %v", err)
@@ -237,8 +238,8 @@ func TestPollFirstSeen(t *testing.T) {
 func TestPollUnchecked(t *testing.T) {
 	t.Parallel()
 	tn := newTenant(t, false, map[string]func(int) reply{healthPath: always(healthReply(oldID))})
-	clock := newFakeClock()
-	res, err := Poll(context.Background(), Options{HealthURL: tn.URL + healthPath, Confirmations: 3, Now: clock.Now, Sleep: clock.Sleep})
+	clk := clocktest.New()
+	res, err := Poll(context.Background(), Options{HealthURL: tn.URL + healthPath, Confirmations: 3, Now: clk.Now, Sleep: clk.Sleep})
 	if err != nil {
 		t.Fatalf("Poll() error = %v", err)
 	}
@@ -250,22 +251,22 @@ func TestPollUnchecked(t *testing.T) {
 	if !ok || !dec.Observation.Found || dec.Observation.Identity != oldID {
 		t.Errorf("Poll() observed %+v, want the tenant's identity", dec.Observation.Identity)
 	}
-	if len(clock.slept()) != 0 {
-		t.Errorf("Poll() slept %v, want no sleep", clock.slept())
+	if len(clk.Sleeps()) != 0 {
+		t.Errorf("Poll() slept %v, want no sleep", clk.Sleeps())
 	}
 }
 
 func TestPollCancel(t *testing.T) {
 	t.Parallel()
 	tn := newTenant(t, false, map[string]func(int) reply{healthPath: always(healthReply(oldID))})
-	clock := newFakeClock()
+	clk := clocktest.New()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	res, err := Poll(ctx, Options{
 		HealthURL: tn.URL + healthPath,
 		Expected:  &newID,
-		Now:       clock.Now,
-		Sleep:     clock.Sleep,
+		Now:       clk.Now,
+		Sleep:     clk.Sleep,
 		OnRound: func(r Round) {
 			if r.N == 2 {
 				cancel()
@@ -294,8 +295,8 @@ func TestPollCancelDuringRequest(t *testing.T) {
 		}
 		return healthReply(oldID)
 	}})
-	clock := newFakeClock()
-	res, err := Poll(ctx, Options{HealthURL: tn.URL + healthPath, Expected: &newID, Now: clock.Now, Sleep: clock.Sleep})
+	clk := clocktest.New()
+	res, err := Poll(ctx, Options{HealthURL: tn.URL + healthPath, Expected: &newID, Now: clk.Now, Sleep: clk.Sleep})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Poll() error = %v, want context.Canceled", err)
 	}
@@ -316,15 +317,17 @@ func TestRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := newFakeClock()
+	clk := clocktest.New()
+	var all []bool
 	res, err := Poll(context.Background(), Options{
+		OnRound:       func(r Round) { all = append(all, r.AllSurfaces) },
 		HealthURL:     "http://probe:s3cret@" + u.Host + healthPath + "?verbose=1",
 		BaseURL:       tn.URL + "/",
 		Expected:      &newID,
 		Confirmations: 3,
 		UserAgent:     "probe-test/1",
-		Now:           clock.Now,
-		Sleep:         clock.Sleep,
+		Now:           clk.Now,
+		Sleep:         clk.Sleep,
 	})
 	if err != nil {
 		t.Fatalf("Poll() error = %v", err)
@@ -332,9 +335,16 @@ func TestRequests(t *testing.T) {
 	if !res.Confirmed || res.Attempts != 3 {
 		t.Fatalf("Poll() confirmed = %v after %d attempts, want true after 3", res.Confirmed, res.Attempts)
 	}
+	// The health JSON is read every round, the well-known document only on the confirming one.
+	if diff := cmp.Diff([]bool{false, false, true}, all); diff != "" {
+		t.Errorf("Poll() rounds reading every surface (-want +got):\n%s", diff)
+	}
 	reqs := tn.received()
-	if len(reqs) != 6 {
-		t.Fatalf("tenant received %d requests, want 6", len(reqs))
+	if len(reqs) != 4 {
+		t.Fatalf("tenant received %d requests, want 4", len(reqs))
+	}
+	if got := tn.conns.Load(); got != int64(len(reqs)) {
+		t.Errorf("tenant saw %d connections for %d requests, want a fresh one per request", got, len(reqs))
 	}
 	seen := map[string]bool{}
 	paths := map[string]int{}
@@ -365,7 +375,7 @@ func TestRequests(t *testing.T) {
 			t.Errorf("%s: basic auth = %q, %q, %v, want the URL's credentials", r.Path, user, pass, ok)
 		}
 	}
-	if diff := cmp.Diff(map[string]int{healthPath: 3, identity.WellKnownPath: 3}, paths); diff != "" {
+	if diff := cmp.Diff(map[string]int{healthPath: 3, identity.WellKnownPath: 1}, paths); diff != "" {
 		t.Errorf("tenant paths (-want +got):\n%s", diff)
 	}
 	var urls []string
@@ -413,6 +423,7 @@ func TestOptionsErrors(t *testing.T) {
 		{"negative timeout", Options{BaseURL: "http://x", Timeout: -time.Second}, "timeout -1s is negative"},
 		{"negative request timeout", Options{BaseURL: "http://x", RequestTimeout: -time.Second}, "request timeout -1s is negative"},
 		{"negative interval", Options{BaseURL: "http://x", Interval: -time.Second}, "interval -1s is negative"},
+		{"interval under the floor", Options{BaseURL: "http://x", Interval: 99 * time.Millisecond}, "interval 99ms is under 100ms: at most 10 requests/s"},
 		{"negative confirmations", Options{BaseURL: "http://x", Confirmations: -1}, "confirmations -1 is negative"},
 	}
 	for _, tt := range tests {

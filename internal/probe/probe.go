@@ -1,11 +1,18 @@
 // Package probe fetches the runtime identity a running tenant reports and polls it until a
 // confirmed match or a deadline.
 //
-// One round reads every surface the tenant offers (DESIGN.md section 2): the health JSON, the
-// well-known document and the X-Launchplane-* headers on both responses. One surface decides; the
-// others are recorded, and any that disagree with it are flagged, because that is how a cache, a
-// CDN or a stale route shows itself. Poll repeats rounds through every non-match, since old
-// replicas keep serving during a rollout, until enough consecutive rounds match.
+// A tenant offers three surfaces (DESIGN.md section 2): the health JSON, the well-known document
+// and the X-Launchplane-* headers on both responses. One surface decides; the others are recorded,
+// and any that disagree with it are flagged, because that is how a cache, a CDN or a stale route
+// shows itself. Poll repeats rounds through every non-match, since old replicas keep serving during
+// a rollout, until enough consecutive rounds match.
+//
+// Poll is built to notice a switch fast without hammering the tenant (DESIGN.md section 9,
+// "Speed"): rounds run on a fixed schedule, at most one request per Interval (10 requests/s by
+// default), and a round reads the deciding surface alone (with the headers of its response). The
+// other surfaces are read on the round whose match completes the confirmation, on the last round
+// before the deadline, and whenever the deciding surface carries no identity, so that the result
+// still records every surface and their disagreements. Once always reads every surface.
 //
 // The package knows nothing of action inputs: callers resolve defaults such as the base URL.
 package probe
@@ -36,8 +43,10 @@ const (
 	DefaultTimeout = 3 * time.Minute
 	// DefaultRequestTimeout bounds each request.
 	DefaultRequestTimeout = 5 * time.Second
-	// DefaultInterval is the pause between rounds.
-	DefaultInterval = time.Second
+	// DefaultInterval is the period of Poll's schedule.
+	DefaultInterval = 100 * time.Millisecond
+	// MinInterval is the shortest Interval: at most 10 requests/s reach the tenant.
+	MinInterval = 100 * time.Millisecond
 	// DefaultUserAgent identifies the probe to the tenant.
 	DefaultUserAgent = "launchplane-runtime-identity-probe"
 )
@@ -60,13 +69,18 @@ type Options struct {
 	// RequestTimeout bounds each request, and never reaches past the overall deadline.
 	// Default DefaultRequestTimeout.
 	RequestTimeout time.Duration
-	// Interval is the pause between rounds. Default DefaultInterval.
+	// Interval is the period of Poll's fixed schedule: the round after the one that started at
+	// first probe + k·Interval starts at first probe + (k+m)·Interval, where m is how many
+	// requests the round sent (1, or 2 when it also read the well-known document), or at the
+	// first later tick when the round ran past that one. Rounds never drift by their own
+	// duration and never burst to catch up. At least MinInterval; default DefaultInterval.
 	Interval time.Duration
 	// Confirmations is how many consecutive matching rounds confirm a match. Default 1.
 	Confirmations int
 	// Client sends the requests. Default: a client on http.DefaultTransport. The probe uses a copy
-	// with its own redirect policy (at most MaxRedirects) and no cookie jar, and reads bodies
-	// through MaxBodyBytes.
+	// with its own redirect policy (at most MaxRedirects) and no cookie jar, reads bodies through
+	// MaxBodyBytes, and sends every request on a fresh connection (Connection: close), so that a
+	// load balancer can route each one to another replica.
 	Client *http.Client
 	// UserAgent is sent with every request. Default DefaultUserAgent.
 	UserAgent string
@@ -75,6 +89,7 @@ type Options struct {
 	// Sleep waits between rounds and returns early with ctx's error. Default: a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// OnRound, when set, is called by Poll after each completed round, for progress logging.
+	// With the default Interval that is up to 10 calls a second: log changes, not every round.
 	OnRound func(Round)
 }
 
@@ -90,16 +105,28 @@ type Answer struct {
 	// StatusCode is the HTTP status; 0 when no response arrived.
 	StatusCode int
 	// Observation is what the surface reported. Without a usable answer it is unverifiable and
-	// its Detail repeats Error.
+	// its Detail repeats Error. A NotServed answer reads missing with Detail "not served (404)".
 	Observation identity.Observation
 	// Error says why there was no usable answer (transport error, timeout, non-2xx, too many
 	// redirects, body over the limit); empty otherwise. It never holds a body, query or credential.
 	Error string
+	// Failure is Error's kind, set exactly when Error is: a caller branches on it (for example
+	// FailureDNSNotFound: "the host does not resolve") instead of reading Error's words.
+	Failure Failure
+	// NotServed is true when the surface answered 404 while another surface decided: the tenant
+	// does not offer this surface, which is no failure. A deciding surface's own 404 is an
+	// unverifiable answer with FailureHTTPStatus instead.
+	NotServed bool
+	// Body is the health surface's response body as received, 2xx or not, when it was read whole
+	// (at most MaxBodyBytes); nil on other surfaces and when no body, or too large a one, was
+	// read. It is the tenant's, untrusted: what a report to Launchplane sends as the health
+	// payload, never text to log.
+	Body []byte
 	// Duration is how long the request took.
 	Duration time.Duration
 }
 
-// Round is one probe of every surface.
+// Round is one probe of the tenant: the deciding surface, and when AllSurfaces the others too.
 type Round struct {
 	// N counts rounds from 1.
 	N int
@@ -111,6 +138,9 @@ type Round struct {
 	// headers of the well-known response; surfaces that were not probed or gave no response to
 	// read headers from are left out.
 	Answers []Answer
+	// AllSurfaces is true when the round read every configured surface; false when it read the
+	// deciding surface alone (see the package comment for when Poll reads the others).
+	AllSurfaces bool
 	// Deciding and DecidingURL name the answer the verdict comes from (see Decided).
 	Deciding    identity.Surface
 	DecidingURL string
@@ -157,6 +187,10 @@ type Result struct {
 	Last Round
 	// TimedOut is true when the deadline passed without a confirmed match.
 	TimedOut bool
+	// HostNotFound is true when the deciding request of every round failed with
+	// FailureDNSNotFound: the tenant's host never resolved, so the caller can say "the host does
+	// not resolve" rather than only "unverifiable". A temporary DNS failure is not one.
+	HostNotFound bool
 }
 
 // Origin returns the scheme and host of rawURL, without credentials: the default base URL for a
@@ -233,6 +267,9 @@ func newProber(opts Options) (*prober, error) {
 			*d.v = d.def
 		}
 	}
+	if p.interval < MinInterval {
+		return nil, optionsError("interval %s is under %s: at most 10 requests/s may reach the tenant", p.interval, MinInterval)
+	}
 	switch {
 	case p.required < 0:
 		return nil, optionsError("confirmations %d is negative", p.required)
@@ -308,7 +345,7 @@ func Once(ctx context.Context, opts Options) (Round, error) {
 		return Round{}, fmt.Errorf("probe: %w", err)
 	}
 	start := p.now()
-	r := p.round(ctx, 1, start, start.Add(p.timeout))
+	r := p.round(ctx, 1, start, start.Add(p.timeout), true, 0)
 	if err := ctx.Err(); err != nil {
 		return r, fmt.Errorf("probe: %w", err)
 	}
@@ -316,10 +353,11 @@ func Once(ctx context.Context, opts Options) (Round, error) {
 }
 
 // Poll probes until Confirmations consecutive rounds match or the deadline passes, keeping on
-// through every non-match. The first round runs at once, the next ones Interval apart. With no
-// Expected identity it runs one round. Its error is about bad options or a cancelled ctx (then
-// the Result holds the rounds completed before), never about the tenant: a tenant that never
-// matches gives a Result with TimedOut set and the last round's verdict.
+// through every non-match. The first round runs at once, the next ones on the schedule Interval
+// describes. With no Expected identity it runs one round, reading every surface. Its error is
+// about bad options or a cancelled ctx (then the Result holds the rounds completed before), never
+// about the tenant: a tenant that never matches gives a Result with TimedOut set and the last
+// round's verdict.
 func Poll(ctx context.Context, opts Options) (Result, error) {
 	p, err := newProber(opts)
 	if err != nil {
@@ -334,8 +372,12 @@ func Poll(ctx context.Context, opts Options) (Result, error) {
 	}
 	start := p.now()
 	deadline := start.Add(p.timeout)
-	for n := 1; ; n++ {
-		r := p.round(ctx, n, start, deadline)
+	tick := p.ticks(start)
+	for n, k := 1, 0; ; n++ {
+		// The last round before the deadline reads every surface, so that a poll that ends
+		// without a match still records them all.
+		last := !tick(k + 1).Before(deadline)
+		r := p.round(ctx, n, start, deadline, p.expected == nil || last, res.Confirmations)
 		if err := ctx.Err(); err != nil {
 			// The cancelled round's answers describe the cancellation, not the tenant.
 			res.Elapsed = p.now().Sub(start)
@@ -358,25 +400,60 @@ func Poll(ctx context.Context, opts Options) (Result, error) {
 			res.TimeToMatch = r.At + r.Duration
 			break
 		}
-		remaining := deadline.Sub(p.now())
-		if remaining <= 0 {
+		// Every request spends one tick of the budget; a round that ran past its next tick
+		// waits for the first tick still ahead instead of sending a burst.
+		k += requests(r)
+		if late := p.now().Sub(start); late > time.Duration(k)*p.interval {
+			k = int((late + p.interval - 1) / p.interval)
+		}
+		next := tick(k)
+		if !next.Before(deadline) {
+			if err := p.sleepUntil(ctx, deadline); err != nil {
+				res.Elapsed = p.now().Sub(start)
+				return res, fmt.Errorf("probe: sleep: %w", err)
+			}
 			res.TimedOut = true
 			break
 		}
-		if err := p.sleep(ctx, min(p.interval, remaining)); err != nil {
+		if err := p.sleepUntil(ctx, next); err != nil {
 			res.Elapsed = p.now().Sub(start)
 			return res, fmt.Errorf("probe: sleep: %w", err)
-		}
-		if !p.now().Before(deadline) {
-			res.TimedOut = true
-			break
 		}
 	}
 	res.Elapsed = p.now().Sub(start)
 	return res, nil
 }
 
+// ticks returns the schedule: tick k is start + k·interval.
+func (p *prober) ticks(start time.Time) func(k int) time.Time {
+	return func(k int) time.Time { return start.Add(time.Duration(k) * p.interval) }
+}
+
+// sleepUntil sleeps until t by the injected clock; a time already past returns at once with
+// ctx's error, if any.
+func (p *prober) sleepUntil(ctx context.Context, t time.Time) error {
+	d := t.Sub(p.now())
+	if d <= 0 {
+		return ctx.Err()
+	}
+	return p.sleep(ctx, d)
+}
+
+// requests counts the requests a round sent: one per answer but the headers, which come with
+// another answer's response.
+func requests(r Round) int {
+	n := 0
+	for _, a := range r.Answers {
+		if a.Surface != identity.SurfaceHeaders {
+			n++
+		}
+	}
+	return max(n, 1)
+}
+
 func (res *Result) record(r Round) {
+	dec, _ := r.Decided()
+	res.HostNotFound = (res.Attempts == 0 || res.HostNotFound) && dec.Failure == FailureDNSNotFound
 	res.Attempts = r.N
 	res.Last = r
 	res.Verdict = r.Verdict

@@ -1,13 +1,8 @@
 package probe
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"net/url"
-	"strings"
 	"testing"
-	"time"
 )
 
 func TestRedactText(t *testing.T) {
@@ -26,33 +21,6 @@ func TestRedactText(t *testing.T) {
 			t.Parallel()
 			if got := redactText(tt.in); got != tt.want {
 				t.Errorf("redactText(%q) = %q, want %q", tt.in, got, tt.want)
-			}
-		})
-	}
-}
-
-func TestDescribe(t *testing.T) {
-	t.Parallel()
-	cancelled, cancel := context.WithCancel(context.Background())
-	cancel()
-	secret := &url.Error{Op: "Get", URL: "http://u:secret@h/?k=secret", Err: errors.New("proxy said no to http://u:secret@h/x?k=secret")}
-	tests := []struct {
-		name string
-		ctx  context.Context
-		err  error
-		want string
-	}{
-		{"redirects", context.Background(), &url.Error{Op: "Get", URL: "http://h/?k=secret", Err: errTooManyRedirects}, "more than 3 redirects: stopped before following the 4th"},
-		{"cancelled", cancelled, context.Canceled, "cancelled"},
-		{"deadline", context.Background(), fmt.Errorf("wrap: %w", context.DeadlineExceeded), "timed out after 5s"},
-		{"other error", context.Background(), secret, "proxy said no to http://h/x"},
-		{"long error", context.Background(), errors.New(strings.Repeat("x", 300)), strings.Repeat("x", maxDetail) + "..."},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if got := describe(tt.ctx, tt.err, 5*time.Second); got != tt.want {
-				t.Errorf("describe() = %q, want %q", got, tt.want)
 			}
 		})
 	}

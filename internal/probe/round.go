@@ -43,27 +43,32 @@ func (p *prober) requestURL(target *url.URL) string {
 	return u.String()
 }
 
-// round probes every configured surface once and decides the verdict.
-func (p *prober) round(ctx context.Context, n int, start, deadline time.Time) Round {
+// round probes the tenant once and decides the verdict. With all, it reads every configured
+// surface at once. Otherwise it reads the deciding surface first and the others only when they
+// are needed: when the deciding surface carries no identity (another one decides), or when its
+// match would complete a streak of p.required (the confirming round); streak is the matching
+// rounds before this one.
+func (p *prober) round(ctx context.Context, n int, start, deadline time.Time, all bool, streak int) Round {
 	begin := p.now()
-	var health, wellKnown fetched
-	var wg sync.WaitGroup
-	if p.health != nil {
-		wg.Go(func() { health = p.fetch(ctx, identity.SurfaceHealth, p.health, deadline) })
+	lead, leadSurface, other := p.health, identity.SurfaceHealth, p.wellKnown
+	if lead == nil {
+		lead, leadSurface, other = p.wellKnown, identity.SurfaceWellKnown, nil
 	}
-	if p.wellKnown != nil {
-		wg.Go(func() { wellKnown = p.fetch(ctx, identity.SurfaceWellKnown, p.wellKnown, deadline) })
+	fetches := make([]fetched, 1, 2)
+	if all && other != nil {
+		fetches = fetches[:2]
+		var wg sync.WaitGroup
+		wg.Go(func() { fetches[0] = p.fetch(ctx, leadSurface, lead, deadline) })
+		wg.Go(func() { fetches[1] = p.fetch(ctx, identity.SurfaceWellKnown, other, deadline) })
+		wg.Wait()
+	} else {
+		fetches[0] = p.fetch(ctx, leadSurface, lead, deadline)
+		if other != nil && p.wantsOthers(fetches[0].answer, streak) {
+			fetches = append(fetches, p.fetch(ctx, identity.SurfaceWellKnown, other, deadline))
+		}
 	}
-	wg.Wait()
 
-	var answers []Answer
-	fetches := make([]fetched, 0, 2)
-	if p.health != nil {
-		fetches = append(fetches, health)
-	}
-	if p.wellKnown != nil {
-		fetches = append(fetches, wellKnown)
-	}
+	answers := make([]Answer, 0, 2*len(fetches))
 	for _, f := range fetches {
 		answers = append(answers, f.answer)
 	}
@@ -74,13 +79,26 @@ func (p *prober) round(ctx context.Context, n int, start, deadline time.Time) Ro
 		h := f.answer
 		h.Surface = identity.SurfaceHeaders
 		h.Observation = identity.ExtractHeaders(f.header)
-		h.Error = ""
+		h.Error, h.Failure, h.Body = "", "", nil
 		answers = append(answers, h)
 	}
-	r := Round{N: n, At: begin.Sub(start), Answers: answers}
+	r := Round{N: n, At: begin.Sub(start), Answers: answers, AllSurfaces: other == nil || len(fetches) == 2}
 	p.decide(&r)
 	r.Duration = p.now().Sub(begin)
 	return r
+}
+
+// wantsOthers reports whether a round whose deciding surface gave a must read the other surfaces.
+func (p *prober) wantsOthers(a Answer, streak int) bool {
+	switch {
+	case !answered(a):
+		// A deciding surface without a 2xx answer decides alone (see decide).
+		return false
+	case !carries(a.Observation):
+		return true
+	default:
+		return p.expected != nil && streak+1 >= p.required && identity.Compare(p.expected, a.Observation).Status == identity.StatusMatch
+	}
 }
 
 // fetched is one response: its answer and, for a 2xx response, its headers.
@@ -93,21 +111,21 @@ type fetched struct {
 func (p *prober) fetch(ctx context.Context, s identity.Surface, target *url.URL, deadline time.Time) fetched {
 	begin := p.now()
 	a := Answer{Surface: s, URL: redactURL(target)}
-	fail := func(msg string) fetched {
-		a.Error = msg
+	fail := func(kind Failure, msg string) fetched {
+		a.Error, a.Failure = msg, kind
 		a.Observation = identity.Observation{Surface: s, Status: identity.StatusUnverifiable, Detail: msg}
 		a.Duration = p.now().Sub(begin)
 		return fetched{answer: a}
 	}
 	timeout := min(p.reqTimeout, deadline.Sub(begin))
 	if timeout <= 0 {
-		return fail("the deadline passed before the request")
+		return fail(FailureDeadline, "the deadline passed before the request")
 	}
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodGet, p.requestURL(target), nil)
 	if err != nil {
-		return fail("the request could not be built")
+		return fail(FailureTransport, "the request could not be built")
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Cache-Control", "no-cache")
@@ -118,7 +136,7 @@ func (p *prober) fetch(ctx context.Context, s identity.Surface, target *url.URL,
 	req.Close = true
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return fail(describe(ctx, err, timeout))
+		return fail(classify(ctx, err, timeout))
 	}
 	defer resp.Body.Close()
 	a.StatusCode = resp.StatusCode
@@ -127,20 +145,27 @@ func (p *prober) fetch(ctx context.Context, s identity.Surface, target *url.URL,
 			a.FinalURL = final
 		}
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		// Never classified, even when the body carries an identity (contract section 5). Drain
-		// a little so the connection can be reused.
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return fail("HTTP " + strconv.Itoa(resp.StatusCode))
+	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299
+	if !ok && s != identity.SurfaceHealth {
+		// Never classified, even when the body carries an identity (contract section 5); the
+		// connection is not reused, so nothing needs draining.
+		return fail(FailureHTTPStatus, "HTTP "+strconv.Itoa(resp.StatusCode))
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodyBytes+1))
+	if err == nil && len(body) <= MaxBodyBytes && s == identity.SurfaceHealth {
+		// Kept for the report to Launchplane, which wants the whole health body, failing ones too.
+		a.Body = body
+	}
+	if !ok {
+		return fail(FailureHTTPStatus, "HTTP "+strconv.Itoa(resp.StatusCode))
+	}
 	if err != nil {
-		f := fail(describe(ctx, err, timeout))
+		f := fail(classify(ctx, err, timeout))
 		f.header = resp.Header
 		return f
 	}
 	if len(body) > MaxBodyBytes {
-		f := fail("body over 1 MiB")
+		f := fail(FailureTooLarge, "body over 1 MiB")
 		f.header = resp.Header
 		return f
 	}
@@ -179,6 +204,13 @@ func (p *prober) decide(r *Round) {
 	}
 	d := r.Answers[idx]
 	r.Deciding, r.DecidingURL = d.Surface, d.URL
+	// A 404 from a surface that does not decide means the tenant does not offer it: no failure.
+	for i := range r.Answers {
+		if a := &r.Answers[i]; i != idx && a.StatusCode == http.StatusNotFound {
+			a.NotServed, a.Error, a.Failure = true, "", ""
+			a.Observation = identity.Observation{Surface: a.Surface, Status: identity.StatusMissing, Detail: "not served (404)"}
+		}
+	}
 	r.Verdict = identity.Compare(p.expected, d.Observation)
 
 	var notes []string
