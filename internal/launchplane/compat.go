@@ -14,12 +14,12 @@ import (
 
 // ErrNoIdentity was returned for a record without an identity.
 //
-// Deprecated: Deployment now returns such a record with Expected nil; nothing returns this.
+// Transitional: Deployment now returns such a record with Expected nil; nothing returns this.
 var ErrNoIdentity = errors.New("the record carries no runtime identity")
 
 // Verification is the old report input.
 //
-// Deprecated: use ReportInput and NewStableVerification.
+// Transitional: use ReportInput and NewStableVerification.
 type Verification struct {
 	Product, Context, Instance string
 	DeploymentRecordID         string
@@ -35,7 +35,7 @@ type Verification struct {
 // ReportVerification sends v through NewStableVerification, treating v.Status as the verdict
 // and v.HealthPayload as the health body, and returns the trace_id.
 //
-// Deprecated: use NewStableVerification and PostStableVerification; the key argument is
+// Transitional: use NewStableVerification and PostStableVerification; the key argument is
 // ignored in favour of Launchplane's own key format.
 func (c *Client) ReportVerification(ctx context.Context, v Verification, _ string) (string, error) {
 	in := ReportInput{

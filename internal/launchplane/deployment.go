@@ -41,7 +41,7 @@ type Deployment struct {
 
 	// Identity is *Expected, or the zero Identity when the record has none.
 	//
-	// Deprecated: use Expected, which tells a record without identity apart. Kept until
+	// Transitional: use Expected, which tells a record without identity apart. Kept until
 	// internal/action moves to it.
 	Identity identity.Identity
 }

@@ -682,10 +682,12 @@ func (s *Server) postStableVerification(w http.ResponseWriter, r *http.Request) 
 	writeJSON(w, http.StatusAccepted, accepted(trace, records, result, ""))
 }
 
-// validate checks the content type and applies the request model.
+// validate applies the request model. As FastAPI does, it reads the body as JSON when the
+// Content-Type is absent, application/json or application/*+json; any other type leaves raw
+// bytes the model refuses.
 func (s *Server) validate(r *http.Request, body []byte) (*StableVerification, error) {
 	ct := strings.ToLower(strings.TrimSpace(strings.Split(r.Header.Get("Content-Type"), ";")[0]))
-	if ct != "application/json" && !strings.HasSuffix(ct, "+json") {
+	if ct != "" && ct != "application/json" && !(strings.HasPrefix(ct, "application/") && strings.HasSuffix(ct, "+json")) {
 		return nil, invalid("content type %q is not JSON", ct)
 	}
 	return ValidateStableVerification(body)

@@ -545,3 +545,32 @@ func TestRunnerTokenURL(t *testing.T) {
 		t.Errorf("audiences (-want +got):\n%s", diff)
 	}
 }
+
+// TestServerContentType pins FastAPI's body reading: JSON without a Content-Type, or with a
+// JSON one; raw bytes, which the model refuses, with any other.
+func TestServerContentType(t *testing.T) {
+	t.Parallel()
+	s := NewServer(t)
+	want := stable()
+	s.AddIdentity(want)
+	for _, tt := range []struct {
+		contentType string
+		status      int
+	}{
+		{"", 202}, {"application/json; charset=utf-8", 202}, {"application/vnd.launchplane+json", 202}, {"text/plain", 400},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, s.URL()+RouteStableVerification, bytes.NewReader(passBody(t, want, healthOf(want))))
+		req.Header.Set("Authorization", "Bearer "+s.Token())
+		if tt.contentType != "" {
+			req.Header.Set("Content-Type", tt.contentType)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.status {
+			t.Errorf("Content-Type %q: status %d, want %d", tt.contentType, resp.StatusCode, tt.status)
+		}
+	}
+}
