@@ -1,8 +1,8 @@
 package launchplane_test
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/launchplane/runtime-identity/internal/clock/clocktest"
 	"github.com/launchplane/runtime-identity/internal/identity"
 	"github.com/launchplane/runtime-identity/internal/launchplane"
 	"github.com/launchplane/runtime-identity/internal/launchplane/launchplanetest"
+	"github.com/launchplane/runtime-identity/internal/retry"
 )
 
 const recordID = "deployment-20260510T141500Z-sellyouroutboard-prod"
@@ -36,492 +38,69 @@ func stable() identity.Identity {
 	}
 }
 
-// sleeps records the waits a client asks for, without waiting.
-type sleeps struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
-	s.mu.Lock()
-	s.d = append(s.d, d)
-	s.mu.Unlock()
-	return ctx.Err()
-}
-
-func (s *sleeps) all() []time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]time.Duration(nil), s.d...)
-}
-
-func newClient(t *testing.T, baseURL, tok string, opts ...launchplane.Option) (*launchplane.Client, *sleeps) {
-	t.Helper()
-	sl := &sleeps{}
-	c, err := launchplane.New(baseURL, launchplane.StaticToken(tok), append([]launchplane.Option{launchplane.WithSleep(sl.sleep)}, opts...)...)
-	if err != nil {
-		t.Fatalf("New() = %v, want nil", err)
-	}
-	return c, sl
-}
-
-func TestDeployment(t *testing.T) {
-	t.Parallel()
-	withDeployedAt := stable()
-	withDeployedAt.DeployedAt = "2026-05-10T14:15:00Z"
-	other := stable()
-	other.DeploymentRecordID = "deployment-20260401T000000Z-sellyouroutboard-prod"
-	badRef := stable()
-	badRef.SourceGitRef = "main branch"
-
-	edit := func(id identity.Identity, f func(map[string]any)) map[string]any {
-		rec := launchplanetest.Record(id)
-		f(rec)
-		return rec
-	}
-	tests := []struct {
-		name        string
-		record      map[string]any // nil: not stored
-		want        identity.Identity
-		wantKey     string
-		wantUnknown []string
-		wantErr     error  // a sentinel the error must match
-		wantText    string // text the error must contain
-	}{
-		{name: "object identity", record: launchplanetest.Record(stable()), want: stable(), wantKey: "runtime_identity"},
-		{
-			name:   "string-encoded identity",
-			record: edit(stable(), func(r map[string]any) { r["runtime_identity"] = string(stable().Canonical()) }),
-			want:   stable(), wantKey: "runtime_identity",
-		},
-		{
-			name: "doubly encoded identity",
-			record: edit(stable(), func(r map[string]any) {
-				s, _ := json.Marshal(string(stable().Canonical()))
-				r["runtime_identity"] = string(s)
-			}),
-			want: stable(), wantKey: "runtime_identity",
-		},
-		{
-			name: "expected_runtime_identity when runtime_identity is absent",
-			record: edit(stable(), func(r map[string]any) {
-				delete(r, "runtime_identity")
-				r["expected_runtime_identity"] = json.RawMessage(stable().Canonical())
-			}),
-			want: stable(), wantKey: "expected_runtime_identity",
-		},
-		{
-			name: "expected_runtime_identity when runtime_identity is null",
-			record: edit(stable(), func(r map[string]any) {
-				r["runtime_identity"] = nil
-				r["expected_runtime_identity"] = string(stable().Canonical())
-			}),
-			want: stable(), wantKey: "expected_runtime_identity",
-		},
-		{name: "deployed_at accepted", record: launchplanetest.Record(withDeployedAt), want: withDeployedAt, wantKey: "runtime_identity"},
-		{
-			name: "unknown identity keys tolerated and listed",
-			record: edit(stable(), func(r map[string]any) {
-				var m map[string]any
-				json.Unmarshal(stable().Canonical(), &m)
-				m["region"] = "eu"
-				r["runtime_identity"] = m
-			}),
-			want: stable(), wantKey: "runtime_identity", wantUnknown: []string{"region"},
-		},
-		{name: "not found", wantErr: launchplane.ErrNotFound, wantText: "404 not_found"},
-		{
-			name:    "no identity",
-			record:  edit(stable(), func(r map[string]any) { delete(r, "runtime_identity") }),
-			wantErr: launchplane.ErrNoIdentity, wantText: "the record carries no runtime identity",
-		},
-		{
-			name:    "blank string identity",
-			record:  edit(stable(), func(r map[string]any) { r["runtime_identity"] = "  " }),
-			wantErr: launchplane.ErrNoIdentity,
-		},
-		{
-			name:    "invalid identity names the field",
-			record:  edit(stable(), func(r map[string]any) { r["runtime_identity"] = json.RawMessage(badRef.Canonical()) }),
-			wantErr: launchplane.ErrInvalidIdentity, wantText: "source_git_ref: contains whitespace",
-		},
-		{
-			name: "required field missing",
-			record: edit(stable(), func(r map[string]any) {
-				r["runtime_identity"] = map[string]any{"product": "p", "context": "c", "instance": "i", "deployment_record_id": recordID}
-			}),
-			wantErr: launchplane.ErrInvalidIdentity, wantText: "artifact_id: is required",
-		},
-		{
-			name:    "identity is a number",
-			record:  edit(stable(), func(r map[string]any) { r["runtime_identity"] = 7 }),
-			wantErr: launchplane.ErrInvalidIdentity, wantText: "record.runtime_identity",
-		},
-		{
-			name:    "identity names another record",
-			record:  edit(other, func(r map[string]any) { r["deployment_record_id"] = recordID }),
-			wantErr: launchplane.ErrRecordMismatch, wantText: other.DeploymentRecordID,
-		},
-		{
-			name:    "record names another record",
-			record:  edit(stable(), func(r map[string]any) { r["deployment_record_id"] = other.DeploymentRecordID }),
-			wantErr: launchplane.ErrRecordMismatch,
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			srv := launchplanetest.NewServer(t)
-			if tt.record != nil {
-				srv.AddDeployment(recordID, tt.record)
-			}
-			c, _ := newClient(t, srv.URL(), "tok-123")
-			d, err := c.Deployment(context.Background(), recordID)
-			if tt.wantErr != nil || tt.wantText != "" {
-				if err == nil {
-					t.Fatalf("Deployment() = %+v, nil; want an error", d)
-				}
-				if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
-					t.Errorf("Deployment() = %v, want errors.Is %v", err, tt.wantErr)
-				}
-				if !strings.Contains(err.Error(), tt.wantText) {
-					t.Errorf("Deployment() = %v, want text %q", err, tt.wantText)
-				}
-				if !strings.HasPrefix(err.Error(), "launchplane: read deployment "+recordID+": ") {
-					t.Errorf("Deployment() = %v, want the launchplane: read deployment <id> prefix", err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("Deployment() = %v, want nil", err)
-			}
-			if diff := cmp.Diff(tt.want, d.Identity); diff != "" {
-				t.Errorf("Deployment().Identity mismatch (-want +got):\n%s", diff)
-			}
-			if d.IdentityKey != tt.wantKey {
-				t.Errorf("Deployment().IdentityKey = %q, want %q", d.IdentityKey, tt.wantKey)
-			}
-			if diff := cmp.Diff(tt.wantUnknown, d.UnknownKeys); diff != "" {
-				t.Errorf("Deployment().UnknownKeys mismatch (-want +got):\n%s", diff)
-			}
-			if want := srv.URL() + "/v1/deployments/" + recordID; d.URL != want {
-				t.Errorf("Deployment().URL = %q, want %q", d.URL, want)
-			}
-			if d.RecordID != recordID || d.TraceID == "" || !json.Valid(d.Raw) {
-				t.Errorf("Deployment() = {RecordID %q, TraceID %q, Raw valid %v}, want the id, a trace id and the raw record", d.RecordID, d.TraceID, json.Valid(d.Raw))
-			}
-		})
-	}
-}
-
-func TestDeploymentRequest(t *testing.T) {
-	t.Parallel()
+// recorded is stable() as a record stores it: deployed_at is the finish time.
+func recorded() identity.Identity {
 	id := stable()
-	id.DeploymentRecordID = "deployment-a/b?c"
-	srv := launchplanetest.NewServer(t, launchplanetest.WithToken("tok-123"))
-	srv.AddIdentity(id)
-	c, _ := newClient(t, srv.URL()+"/", "tok-123")
-	if _, err := c.Deployment(context.Background(), id.DeploymentRecordID); err != nil {
-		t.Fatalf("Deployment() = %v, want nil", err)
-	}
-	reqs := srv.Requests()
-	if len(reqs) != 1 {
-		t.Fatalf("requests = %d, want 1", len(reqs))
-	}
-	got := map[string]string{
-		"method":        reqs[0].Method,
-		"path":          reqs[0].Path,
-		"authorization": reqs[0].Header.Get("Authorization"),
-		"accept":        reqs[0].Header.Get("Accept"),
-	}
-	want := map[string]string{
-		"method":        "GET",
-		"path":          "/v1/deployments/deployment-a%2Fb%3Fc",
-		"authorization": "Bearer tok-123",
-		"accept":        "application/json",
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("request mismatch (-want +got):\n%s", diff)
-	}
+	id.DeployedAt = "2026-05-10T14:15:00Z"
+	return id
 }
 
-func TestDeploymentRejectsBadRecordID(t *testing.T) {
-	t.Parallel()
-	srv := launchplanetest.NewServer(t)
-	c, _ := newClient(t, srv.URL(), "tok-123")
-	for _, id := range []string{"", "..", "a b", "a\nb", strings.Repeat("x", 300)} {
-		if _, err := c.Deployment(context.Background(), id); err == nil {
-			t.Errorf("Deployment(%q) = nil, want an error", id)
-		}
+// fakeWith starts a fake holding stable()'s record and product, with a client authenticated by
+// a real OIDC token for the fake's audience.
+func fakeWith(t *testing.T, opts ...launchplanetest.Option) (*launchplanetest.Server, *launchplane.Client, *clocktest.Fake) {
+	t.Helper()
+	srv := launchplanetest.NewServer(t, opts...)
+	srv.AddIdentity(stable())
+	clk := clocktest.New()
+	c, err := launchplane.New(srv.URL(), launchplane.StaticToken(srv.Token()), launchplane.WithSleep(clk.Sleep), launchplane.WithNow(clk.Now))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if n := len(srv.Requests()); n != 0 {
-		t.Errorf("requests = %d, want 0", n)
-	}
+	return srv, c, clk
 }
 
-func TestDeploymentFailures(t *testing.T) {
+// TestAudience pins the OIDC audience and the request origin against WHATWG's URL, as Node
+// computes `new URL(base).host` and `new URL(route, base)` (the expectations were produced with
+// Node 20's URL, the runtime of cbusillo/launchplane's launchplane-request action).
+func TestAudience(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name       string
-		token      string // the token the server requires
-		fail       int
-		status     int
-		retryAfter string
-		wantErr    error // nil: success
-		notErr     error
-		wantText   string
-		wantReqs   int
-		wantSleeps []time.Duration
+		base, audience, origin, ignored string
 	}{
-		{name: "unauthorized", token: "other", wantErr: launchplane.ErrUnauthorized, notErr: launchplane.ErrNotFound, wantText: "401 unauthorized", wantReqs: 1},
-		{name: "forbidden", fail: 1, status: 403, wantErr: launchplane.ErrUnauthorized, wantText: "403", wantReqs: 1},
-		{name: "5xx retried then ok", fail: 2, status: 503, wantReqs: 3, wantSleeps: []time.Duration{250 * time.Millisecond, 500 * time.Millisecond}},
-		{
-			name: "5xx exhausted", fail: 3, status: 502, notErr: launchplane.ErrNotFound,
-			wantText: "gave up after 3 attempts: 502 injected_fault", wantReqs: 3,
-			wantSleeps: []time.Duration{250 * time.Millisecond, 500 * time.Millisecond},
-		},
-		{name: "4xx not retried", fail: 1, status: 400, wantText: "400 injected_fault", notErr: launchplane.ErrNotFound, wantReqs: 1},
-		{name: "429 retried after Retry-After", fail: 1, status: 429, retryAfter: "2", wantReqs: 2, wantSleeps: []time.Duration{2 * time.Second}},
-		{name: "429 retried once only", fail: 2, status: 429, retryAfter: "1", wantErr: launchplane.ErrRateLimited, wantReqs: 2, wantSleeps: []time.Duration{time.Second}},
-		{name: "429 asking too long", fail: 1, status: 429, retryAfter: "120", wantErr: launchplane.ErrRateLimited, wantReqs: 1},
-		{name: "429 without Retry-After", fail: 1, status: 429, wantErr: launchplane.ErrRateLimited, wantReqs: 1},
+		{"https://lp.example.com", "lp.example.com", "https://lp.example.com", ""},
+		{"https://lp.example.com:443", "lp.example.com", "https://lp.example.com", ""},
+		{"https://LP.Example.COM:443/base/path/", "lp.example.com", "https://lp.example.com", "/base/path"},
+		{"http://lp.example.com:80", "lp.example.com", "http://lp.example.com", ""},
+		{"http://lp.example.com:443", "lp.example.com:443", "http://lp.example.com:443", ""},
+		{"https://lp.example.com:8443", "lp.example.com:8443", "https://lp.example.com:8443", ""},
+		{"https://lp.example.com:08443", "lp.example.com:8443", "https://lp.example.com:8443", ""},
+		{"https://lp.example.com:0443", "lp.example.com", "https://lp.example.com", ""},
+		{"https://lp.example.com.:443", "lp.example.com.", "https://lp.example.com.", ""},
+		{"http://127.0.0.1:8080", "127.0.0.1:8080", "http://127.0.0.1:8080", ""},
+		{"https://[::1]:443", "[::1]", "https://[::1]", ""},
+		{"https://[2001:DB8:0:0:1:0:0:1]/", "[2001:db8::1:0:0:1]", "https://[2001:db8::1:0:0:1]", ""},
+		{"https://[::ffff:1.2.3.4]", "[::ffff:102:304]", "https://[::ffff:102:304]", ""},
+		{"https://[1:0:0:2:0:0:0:3]", "[1:0:0:2::3]", "https://[1:0:0:2::3]", ""},
+		{"http://localhost:80/x", "localhost", "http://localhost", "/x"},
+		{"https://lp.example.com:/", "lp.example.com", "https://lp.example.com", ""},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			srv := launchplanetest.NewServer(t, launchplanetest.WithToken(cmpOr(tt.token, "tok-123")))
-			srv.AddIdentity(stable())
-			srv.FailNextRetryAfter(tt.fail, tt.status, tt.retryAfter)
-			c, sl := newClient(t, srv.URL(), "tok-123")
-			d, err := c.Deployment(context.Background(), recordID)
-			switch {
-			case tt.wantErr == nil && tt.wantText == "":
-				if err != nil || d.Identity != stable() {
-					t.Errorf("Deployment() = %v, want the stable identity", err)
-				}
-			case err == nil:
-				t.Errorf("Deployment() = nil error, want one")
-			default:
-				if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
-					t.Errorf("Deployment() = %v, want errors.Is %v", err, tt.wantErr)
-				}
-				if tt.notErr != nil && errors.Is(err, tt.notErr) {
-					t.Errorf("Deployment() = %v, want not errors.Is %v", err, tt.notErr)
-				}
-				if !strings.Contains(err.Error(), tt.wantText) {
-					t.Errorf("Deployment() = %v, want text %q", err, tt.wantText)
-				}
-			}
-			if n := len(srv.Requests()); n != tt.wantReqs {
-				t.Errorf("requests = %d, want %d", n, tt.wantReqs)
-			}
-			if diff := cmp.Diff(tt.wantSleeps, sl.all()); diff != "" {
-				t.Errorf("sleeps mismatch (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-// closedURL returns the URL of a loopback port nobody listens on.
-func closedURL(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := "http://" + l.Addr().String()
-	l.Close()
-	return u
-}
-
-func TestTransportErrors(t *testing.T) {
-	t.Parallel()
-	t.Run("read retried", func(t *testing.T) {
-		t.Parallel()
-		c, sl := newClient(t, closedURL(t), "tok-123")
-		_, err := c.Deployment(context.Background(), recordID)
-		if err == nil || !strings.Contains(err.Error(), "gave up after 3 attempts") {
-			t.Errorf("Deployment() = %v, want gave up after 3 attempts", err)
+		aud, err := launchplane.Audience(tt.base)
+		if err != nil || aud != tt.audience {
+			t.Errorf("Audience(%q) = %q, %v; want %q", tt.base, aud, err, tt.audience)
 		}
-		if n := len(sl.all()); n != 2 {
-			t.Errorf("sleeps = %d, want 2", n)
+		c, err := launchplane.New(tt.base, launchplane.StaticToken("t"))
+		if err != nil {
+			t.Errorf("New(%q) = %v", tt.base, err)
+			continue
 		}
-	})
-	t.Run("report not retried", func(t *testing.T) {
-		t.Parallel()
-		c, sl := newClient(t, closedURL(t), "tok-123")
-		_, err := c.ReportVerification(context.Background(), verification(), "key-1")
-		if !errors.Is(err, launchplane.ErrOutcomeUnknown) {
-			t.Errorf("ReportVerification() = %v, want ErrOutcomeUnknown", err)
-		}
-		if n := len(sl.all()); n != 0 {
-			t.Errorf("sleeps = %d, want 0", n)
-		}
-	})
-}
-
-func TestContextWinsOverRetry(t *testing.T) {
-	t.Parallel()
-	srv := launchplanetest.NewServer(t)
-	srv.AddIdentity(stable())
-	srv.FailNext(3, 503)
-	ctx, cancel := context.WithCancel(context.Background())
-	c, err := launchplane.New(srv.URL(), launchplane.StaticToken("tok-123"), launchplane.WithSleep(func(ctx context.Context, _ time.Duration) error {
-		cancel()
-		return ctx.Err()
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = c.Deployment(ctx, recordID)
-	if !errors.Is(err, context.Canceled) {
-		t.Errorf("Deployment() = %v, want context.Canceled", err)
-	}
-	if n := len(srv.Requests()); n != 1 {
-		t.Errorf("requests = %d, want 1", n)
-	}
-}
-
-func TestRedirectToAnotherHostRefused(t *testing.T) {
-	t.Parallel()
-	const tok = "tok-must-not-travel"
-	var mu sync.Mutex
-	var leaked []string
-	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		leaked = append(leaked, r.Header.Get("Authorization"))
-		mu.Unlock()
-	}))
-	t.Cleanup(sink.Close)
-	// Another host: 127.0.0.1 and localhost name different hosts to the client.
-	target := strings.Replace(sink.URL, "127.0.0.1", "localhost", 1) + "/v1/deployments/x?token=abc"
-	var hits int
-	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		hits++
-		mu.Unlock()
-		http.Redirect(w, r, target, http.StatusTemporaryRedirect)
-	}))
-	t.Cleanup(redirector.Close)
-
-	for _, tt := range []struct {
-		name string
-		opts []launchplane.Option
-	}{
-		{name: "default client"},
-		{name: "caller's client", opts: []launchplane.Option{launchplane.WithHTTPClient(&http.Client{})}},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			c, _ := newClient(t, redirector.URL, tok, tt.opts...)
-			_, err := c.Deployment(context.Background(), recordID)
-			if err == nil || !strings.Contains(err.Error(), "refused a redirect to another host") {
-				t.Errorf("Deployment() = %v, want a refused redirect", err)
-			}
-			if err != nil && (strings.Contains(err.Error(), tok) || strings.Contains(err.Error(), "token=abc")) {
-				t.Errorf("Deployment() = %v, leaks the token or the query", err)
-			}
-		})
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(leaked) != 0 {
-		t.Errorf("the other host got %d requests, want 0", len(leaked))
-	}
-	if hits != 2 {
-		t.Errorf("redirector hits = %d, want 2 (one per client, no retry)", hits)
-	}
-}
-
-func TestSameHostRedirectFollowed(t *testing.T) {
-	t.Parallel()
-	rec, _ := json.Marshal(map[string]any{"status": "ok", "trace_id": "t-1", "record": launchplanetest.Record(stable())})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.URL.Path == "/old/v1/deployments/"+recordID:
-			http.Redirect(w, r, "/new/v1/deployments/"+recordID, http.StatusMovedPermanently)
-		case r.URL.Path == "/new/v1/deployments/"+recordID && r.Header.Get("Authorization") == "Bearer tok-123":
-			w.Write(rec)
-		default:
-			http.Error(w, "no", http.StatusNotFound)
-		}
-	}))
-	t.Cleanup(srv.Close)
-	c, _ := newClient(t, srv.URL+"/old", "tok-123")
-	d, err := c.Deployment(context.Background(), recordID)
-	if err != nil {
-		t.Fatalf("Deployment() = %v, want nil", err)
-	}
-	if d.Identity != stable() || d.TraceID != "t-1" {
-		t.Errorf("Deployment() = %+v, want the stable identity with trace t-1", d)
-	}
-}
-
-func TestTokenNeverInErrors(t *testing.T) {
-	t.Parallel()
-	const jwt = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJzdWIiOiJyZXBvOm8vciIsImF1ZCI6ImxwIn0.c2lnbmF0dXJlLXZhbHVl"
-	tokens := []string{jwt, "static-s3cr3t-token-value"}
-	ops := []struct {
-		name string
-		prep func(*launchplanetest.Server)
-		call func(*launchplane.Client) error
-	}{
-		{"read unauthorized", func(*launchplanetest.Server) {}, func(c *launchplane.Client) error {
-			_, err := c.Deployment(context.Background(), recordID)
-			return err
-		}},
-		{"read 5xx exhausted", func(s *launchplanetest.Server) { s.FailNext(3, 500) }, func(c *launchplane.Client) error {
-			_, err := c.Deployment(context.Background(), recordID)
-			return err
-		}},
-		{"report 5xx", func(s *launchplanetest.Server) { s.FailNext(1, 503) }, func(c *launchplane.Client) error {
-			_, err := c.ReportVerification(context.Background(), verification(), "key-1")
-			return err
-		}},
-		{"report unauthorized", func(*launchplanetest.Server) {}, func(c *launchplane.Client) error {
-			_, err := c.ReportVerification(context.Background(), verification(), "key-1")
-			return err
-		}},
-	}
-	for _, tok := range tokens {
-		for _, op := range ops {
-			t.Run(op.name+"/"+tok[:6], func(t *testing.T) {
-				t.Parallel()
-				srv := launchplanetest.NewServer(t, launchplanetest.WithToken("the-right-token"), launchplanetest.WithEchoedToken())
-				srv.AddIdentity(stable())
-				op.prep(srv)
-				c, _ := newClient(t, srv.URL(), tok)
-				err := op.call(c)
-				if err == nil {
-					t.Fatal("call = nil, want an error")
-				}
-				// The fake did echo it: the test is only meaningful if it could leak.
-				reqs := srv.Requests()
-				if len(reqs) == 0 || reqs[0].Header.Get("Authorization") != "Bearer "+tok {
-					t.Fatalf("the fake did not receive the planted token")
-				}
-				msg := err.Error()
-				for _, part := range append(strings.Split(tok, "."), tok, tok[:10]) {
-					if len(part) >= 8 && strings.Contains(msg, part) {
-						t.Errorf("error %q contains the token part %q", msg, part)
-					}
-				}
-				if !strings.Contains(msg, "you sent Bearer ***") {
-					t.Errorf("error %q, want the echoed token replaced by ***", msg)
-				}
-			})
+		if c.BaseURL() != tt.origin || c.Audience() != tt.audience || c.IgnoredPath() != tt.ignored {
+			t.Errorf("New(%q): BaseURL %q Audience %q IgnoredPath %q; want %q %q %q", tt.base, c.BaseURL(), c.Audience(), c.IgnoredPath(), tt.origin, tt.audience, tt.ignored)
 		}
 	}
 }
 
-func TestNew(t *testing.T) {
+func TestNewRefuses(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name, url, want string
@@ -532,6 +111,10 @@ func TestNew(t *testing.T) {
 		{"credentials", "https://user:pa55word@lp.example.com", "credentials"},
 		{"query", "https://lp.example.com/?token=pa55word", "query or fragment"},
 		{"fragment", "https://lp.example.com/#pa55word", "query or fragment"},
+		{"international name", "https://bücher.example", "plain ASCII"},
+		{"shorthand IPv4", "http://127.1", "dotted IPv4"},
+		{"hex IPv4", "http://0x7f.0.0.1", "dotted IPv4"},
+		{"port out of range", "https://lp.example.com:70000", "invalid port"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -548,9 +131,268 @@ func TestNew(t *testing.T) {
 	if _, err := launchplane.New("https://lp.example.com", nil); err == nil {
 		t.Error("New(nil token) = nil, want an error")
 	}
-	c, err := launchplane.New("https://lp.example.com/base", launchplane.StaticToken("t"))
-	if err != nil || c.BaseURL() != "https://lp.example.com/base/" {
-		t.Errorf("New() = %v, BaseURL %q; want https://lp.example.com/base/", err, c.BaseURL())
+}
+
+// TestRoutesAreAbsolute checks that a path in the base URL is not used: the request goes to
+// the route on the origin, as Launchplane's client sends it.
+func TestRoutesAreAbsolute(t *testing.T) {
+	t.Parallel()
+	srv := launchplanetest.NewServer(t)
+	srv.AddIdentity(stable())
+	c, err := launchplane.New(srv.URL()+"/base/", launchplane.StaticToken(srv.Token()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Deployment(context.Background(), recordID); err != nil {
+		t.Fatalf("Deployment() = %v", err)
+	}
+	if got := srv.Requests()[0].Path; got != "/v1/deployments/"+recordID {
+		t.Errorf("path = %q, want the absolute route", got)
+	}
+}
+
+func TestDeployment(t *testing.T) {
+	t.Parallel()
+	srv, c, _ := fakeWith(t)
+	bare := launchplanetest.NewRecord(stable())
+	bare.RecordID, bare.RuntimeIdentity = "deployment-20260101T000000Z-sellyouroutboard-prod", nil
+	srv.AddDeployment(bare)
+	legacy := bare
+	legacy.RecordID, legacy.Legacy = "deployment-20250101T000000Z-sellyouroutboard-prod", true
+	srv.AddDeployment(legacy)
+
+	d, err := c.Deployment(context.Background(), recordID)
+	if err != nil {
+		t.Fatalf("Deployment() = %v", err)
+	}
+	want := recorded()
+	if d.Expected == nil || *d.Expected != want || d.RecordID != recordID || d.Context != "sellyouroutboard" || d.Instance != "prod" ||
+		d.ArtifactID != want.ArtifactID || d.SourceGitRef != want.SourceGitRef || !strings.HasPrefix(d.TraceID, "launchplane_req_") ||
+		d.URL != srv.URL()+"/v1/deployments/"+recordID {
+		t.Errorf("Deployment() = %+v", d)
+	}
+	req := srv.Requests()[0]
+	if req.Method != http.MethodGet || req.Header.Get("Accept") != "application/json" || !strings.HasPrefix(req.Header.Get("Authorization"), "Bearer eyJ") {
+		t.Errorf("request = %s %s %v", req.Method, req.Path, req.Header)
+	}
+	for _, id := range []string{bare.RecordID, legacy.RecordID} {
+		d, err := c.Deployment(context.Background(), id)
+		if err != nil || d.Expected != nil {
+			t.Errorf("Deployment(%s) = %+v, %v; want no identity and no error", id, d, err)
+		}
+	}
+}
+
+// TestDeploymentRefusals checks each refusal's typed error: the service's status, code and
+// trace_id as fields, matched by sentinel, never by text.
+func TestDeploymentRefusals(t *testing.T) {
+	t.Parallel()
+	denyAll := launchplanetest.WithPolicy(launchplanetest.Policy{})
+	tests := []struct {
+		name     string
+		opts     []launchplanetest.Option
+		id       string
+		token    string // "" = a valid token
+		sentinel error
+		status   int
+		code     string
+	}{
+		{"unknown record", nil, "deployment-nope", "", launchplane.ErrNotFound, 404, launchplane.CodeNotFound},
+		{"not allowed", []launchplanetest.Option{denyAll}, recordID, "", launchplane.ErrUnauthorized, 403, launchplane.CodeAuthorizationDenied},
+		{"unknown record before authorization", []launchplanetest.Option{denyAll}, "deployment-nope", "", launchplane.ErrNotFound, 404, launchplane.CodeNotFound},
+		{"bad token", nil, recordID, "not-a-jwt", launchplane.ErrUnauthorized, 401, launchplane.CodeAuthenticationRequired},
+		{"no database", []launchplanetest.Option{launchplanetest.WithoutDatabase()}, recordID, "", launchplane.ErrStorageRequired, 503, launchplane.CodeDatabaseStorageRequired},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, c, _ := fakeWith(t, tt.opts...)
+			if tt.token != "" {
+				var err error
+				c, err = launchplane.New(srv.URL(), launchplane.StaticToken(tt.token))
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := c.Deployment(context.Background(), tt.id)
+			var ae *launchplane.APIError
+			if !errors.Is(err, tt.sentinel) || !errors.As(err, &ae) {
+				t.Fatalf("Deployment() = %v, want %v as *APIError", err, tt.sentinel)
+			}
+			if ae.StatusCode != tt.status || ae.Code != tt.code || !strings.HasPrefix(ae.TraceID, "launchplane_req_") {
+				t.Errorf("APIError = %+v, want %d %s with a trace_id", ae, tt.status, tt.code)
+			}
+			if n := len(srv.Requests()); n != 1 {
+				t.Errorf("requests = %d, want 1 (refusals are not retried)", n)
+			}
+		})
+	}
+}
+
+// TestReadRetries checks reads through internal/retry: a 5xx or a dropped connection is retried
+// on the backoff, a 429 after its Retry-After, and a wait longer than MaxRetryAfter gives up.
+func TestReadRetries(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		fault     func(*launchplanetest.Server)
+		wantErr   error
+		wantSleep []time.Duration
+		wantReqs  int
+	}{
+		{"two 503 then ok", func(s *launchplanetest.Server) { s.FailNext(2, 503) }, nil, []time.Duration{250 * time.Millisecond, 500 * time.Millisecond}, 3},
+		{"three 500 give up", func(s *launchplanetest.Server) { s.FailNext(3, 500) }, nil, []time.Duration{250 * time.Millisecond, 500 * time.Millisecond}, 3},
+		{"429 waits its Retry-After", func(s *launchplanetest.Server) { s.FailNextRetryAfter(1, 429, "7") }, nil, []time.Duration{7 * time.Second}, 2},
+		{"429 asking too long", func(s *launchplanetest.Server) { s.FailNextRetryAfter(1, 429, "120") }, retry.ErrWaitTooLong, nil, 1},
+		{"429 without Retry-After", func(s *launchplanetest.Server) { s.FailNextRetryAfter(1, 429, "") }, launchplane.ErrRateLimited, nil, 1},
+		{"dropped connection", func(s *launchplanetest.Server) { s.DropNext(1) }, nil, []time.Duration{250 * time.Millisecond}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, c, clk := fakeWith(t)
+			tt.fault(srv)
+			_, err := c.Deployment(context.Background(), recordID)
+			switch {
+			case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
+				t.Errorf("Deployment() = %v, want %v", err, tt.wantErr)
+			case tt.wantErr == nil && tt.name == "three 500 give up" && err == nil:
+				t.Error("Deployment() = nil, want the last 500")
+			case tt.wantErr == nil && tt.name != "three 500 give up" && err != nil:
+				t.Errorf("Deployment() = %v, want nil", err)
+			}
+			if diff := cmp.Diff(tt.wantSleep, clk.Sleeps()); diff != "" {
+				t.Errorf("sleeps (-want +got):\n%s", diff)
+			}
+			if n := len(srv.Requests()); n != tt.wantReqs {
+				t.Errorf("requests = %d, want %d", n, tt.wantReqs)
+			}
+		})
+	}
+}
+
+func TestContextWinsOverRetry(t *testing.T) {
+	t.Parallel()
+	srv := launchplanetest.NewServer(t)
+	srv.AddIdentity(stable())
+	srv.FailNext(3, 503)
+	ctx, cancel := context.WithCancel(context.Background())
+	c, err := launchplane.New(srv.URL(), launchplane.StaticToken(srv.Token()), launchplane.WithSleep(func(ctx context.Context, _ time.Duration) error {
+		cancel()
+		return ctx.Err()
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Deployment(ctx, recordID)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Deployment() = %v, want context.Canceled", err)
+	}
+	if n := len(srv.Requests()); n != 1 {
+		t.Errorf("requests = %d, want 1", n)
+	}
+}
+
+// closedURL returns the URL of a loopback port nobody listens on.
+func closedURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := "http://" + l.Addr().String()
+	l.Close()
+	return u
+}
+
+// TestTransportErrors checks a refused connection: a read is retried, a report is not (the
+// outcome is unknown only when the request may have left; the error says so either way).
+func TestTransportErrors(t *testing.T) {
+	t.Parallel()
+	clk := clocktest.New()
+	c, err := launchplane.New(closedURL(t), launchplane.StaticToken("tok-123"), launchplane.WithSleep(clk.Sleep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Deployment(context.Background(), recordID); err == nil || len(clk.Sleeps()) != 2 {
+		t.Errorf("Deployment() = %v after %d sleeps, want an error after 2", err, len(clk.Sleeps()))
+	}
+	_, err = c.PostStableVerification(context.Background(), mustRequest(t, reportInput(identity.StatusMatch, healthOf(stable()))))
+	if !errors.Is(err, launchplane.ErrOutcomeUnknown) || len(clk.Sleeps()) != 2 {
+		t.Errorf("PostStableVerification() = %v after %d sleeps, want ErrOutcomeUnknown and no new sleep", err, len(clk.Sleeps()))
+	}
+}
+
+func TestRedirectToAnotherHostRefused(t *testing.T) {
+	t.Parallel()
+	const tok = "tok-must-not-travel"
+	var mu sync.Mutex
+	var leaked []string
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		leaked = append(leaked, r.Header.Get("Authorization"))
+		mu.Unlock()
+	}))
+	t.Cleanup(sink.Close)
+	target := strings.Replace(sink.URL, "127.0.0.1", "localhost", 1) + "/v1/deployments/x?token=abc"
+	var hits int
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hits++
+		mu.Unlock()
+		http.Redirect(w, r, target, http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(redirector.Close)
+	for _, opts := range [][]launchplane.Option{nil, {launchplane.WithHTTPClient(&http.Client{})}} {
+		c, err := launchplane.New(redirector.URL, launchplane.StaticToken(tok), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Deployment(context.Background(), recordID)
+		if err == nil || !strings.Contains(err.Error(), "refused a redirect to another host") {
+			t.Errorf("Deployment() = %v, want a refused redirect", err)
+		}
+		if err != nil && (strings.Contains(err.Error(), tok) || strings.Contains(err.Error(), "token=abc")) {
+			t.Errorf("Deployment() = %v, leaks the token or the query", err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(leaked) != 0 || hits != 2 {
+		t.Errorf("other host got %d requests, redirector %d hits; want 0 and 2", len(leaked), hits)
+	}
+}
+
+func TestSameHostRedirectFollowed(t *testing.T) {
+	t.Parallel()
+	srv := launchplanetest.NewServer(t)
+	srv.AddIdentity(stable())
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/moved/") {
+			http.Redirect(w, r, "/moved"+r.URL.Path, http.StatusMovedPermanently)
+			return
+		}
+		req, _ := http.NewRequest(r.Method, srv.URL()+strings.TrimPrefix(r.URL.Path, "/moved"), nil)
+		req.Header = r.Header.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			http.Error(w, "proxy", http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(resp.Body)
+		_, _ = w.Write(b.Bytes())
+	}))
+	t.Cleanup(proxy.Close)
+	c, err := launchplane.New(proxy.URL, launchplane.StaticToken(srv.Token()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := c.Deployment(context.Background(), recordID)
+	if err != nil || d.Expected == nil || *d.Expected != recorded() {
+		t.Errorf("Deployment() = %+v, %v; want the recorded identity", d, err)
 	}
 }
 
@@ -568,208 +410,103 @@ func TestTokenFunc(t *testing.T) {
 		{"empty", launchplane.StaticToken(""), "the token is empty"},
 		{"newline", launchplane.StaticToken("a\nb"), "whitespace, control"},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			c, err := launchplane.New(srv.URL(), tt.token)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = c.Deployment(context.Background(), recordID)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Deployment() = %v, want %q", err, tt.want)
-			}
-		})
+		c, err := launchplane.New(srv.URL(), tt.token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Deployment(context.Background(), recordID)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: Deployment() = %v, want %q", tt.name, err, tt.want)
+		}
 	}
 	if n := len(srv.Requests()); n != 0 {
 		t.Errorf("requests = %d, want 0", n)
 	}
 }
 
-func verification() launchplane.Verification {
-	health, _ := json.Marshal(map[string]any{"status": "ok", "runtime_identity": json.RawMessage(stable().Canonical())})
-	return launchplane.Verification{
-		Product:            "sellyouroutboard",
-		Context:            "sellyouroutboard",
-		Instance:           "prod",
-		DeploymentRecordID: recordID,
-		Status:             "pass",
-		VerifiedAt:         time.Date(2026, 5, 10, 14, 20, 0, 0, time.FixedZone("x", 3600)),
-		CheckedURLs:        []string{"https://sellyouroutboard.example.com/api/health"},
-		TimeoutSeconds:     300,
-		HealthPayload:      health,
-	}
-}
-
-func TestReportVerification(t *testing.T) {
+// TestTokenNeverInErrors plants a real signed JWT and a static token with a fake that echoes
+// the Authorization header into its messages, and checks no error text holds any part of them.
+func TestTokenNeverInErrors(t *testing.T) {
 	t.Parallel()
-	srv := launchplanetest.NewServer(t, launchplanetest.WithToken("tok-123"))
-	srv.AddIdentity(stable())
-	c, sl := newClient(t, srv.URL(), "tok-123")
-	trace, err := c.ReportVerification(context.Background(), verification(), "stable-verification:sellyouroutboard:prod:42:1")
-	if err != nil {
-		t.Fatalf("ReportVerification() = %v, want nil", err)
-	}
-	if trace == "" {
-		t.Error("ReportVerification() trace = \"\", want a trace id")
-	}
-	reqs := srv.Requests()
-	if len(reqs) != 1 {
-		t.Fatalf("requests = %d, want 1", len(reqs))
-	}
-	r := reqs[0]
-	gotHead := map[string]string{
-		"method": r.Method, "path": r.Path,
-		"authorization":   r.Header.Get("Authorization"),
-		"idempotency-key": r.Header.Get("Idempotency-Key"),
-		"content-type":    r.Header.Get("Content-Type"),
-	}
-	wantHead := map[string]string{
-		"method": "POST", "path": "/v1/drivers/generic-web/stable-verification",
-		"authorization":   "Bearer tok-123",
-		"idempotency-key": "stable-verification:sellyouroutboard:prod:42:1",
-		"content-type":    "application/json",
-	}
-	if diff := cmp.Diff(wantHead, gotHead); diff != "" {
-		t.Errorf("request mismatch (-want +got):\n%s", diff)
-	}
-	var body map[string]any
-	if err := json.Unmarshal(r.Body, &body); err != nil {
-		t.Fatal(err)
-	}
-	var health any
-	json.Unmarshal(verification().HealthPayload, &health)
-	want := map[string]any{
-		"product": "sellyouroutboard",
-		"verification": map[string]any{
-			"context": "sellyouroutboard", "instance": "prod", "deployment_record_id": recordID,
-			"verification_status": "pass", "verified_at": "2026-05-10T13:20:00Z",
-			"checked_urls":    []any{"https://sellyouroutboard.example.com/api/health"},
-			"timeout_seconds": float64(300), "health_payload": health, "failure_summary": "",
-		},
-	}
-	if diff := cmp.Diff(want, body); diff != "" {
-		t.Errorf("body mismatch (-want +got):\n%s", diff)
-	}
-	vs := srv.Verifications()
-	if len(vs) != 1 || vs[0].RuntimeIdentityStatus != identity.StatusMatch {
-		t.Errorf("Verifications() = %+v, want one classified match", vs)
-	}
-	if n := len(sl.all()); n != 0 {
-		t.Errorf("sleeps = %d, want 0", n)
-	}
-}
-
-func TestReportVerificationReplays(t *testing.T) {
-	t.Parallel()
-	changed := verification()
-	changed.Status = "fail"
-	changed.FailureSummary = "runtime identity mismatched fields: artifact_id"
-	tests := []struct {
-		name      string
-		first     launchplane.Verification
-		second    launchplane.Verification
-		secondKey string
-		wantErr   error
-		sameTrace bool
-		wantVerif int
+	ops := []struct {
+		name string
+		prep func(*launchplanetest.Server)
+		call func(*launchplane.Client) error
 	}{
-		{name: "idempotent replay", first: verification(), second: verification(), secondKey: "key-1", sameTrace: true, wantVerif: 1},
-		{name: "conflicting replay", first: verification(), second: changed, secondKey: "key-1", wantErr: launchplane.ErrConflict, wantVerif: 1},
-		{name: "new key", first: verification(), second: changed, secondKey: "key-2", wantVerif: 2},
+		{"read refused", func(*launchplanetest.Server) {}, func(c *launchplane.Client) error {
+			_, err := c.Deployment(context.Background(), "deployment-nope")
+			return err
+		}},
+		{"read 5xx exhausted", func(s *launchplanetest.Server) { s.FailNext(3, 500) }, func(c *launchplane.Client) error {
+			_, err := c.Deployment(context.Background(), recordID)
+			return err
+		}},
+		{"report 5xx", func(s *launchplanetest.Server) { s.FailNext(1, 503) }, func(c *launchplane.Client) error {
+			_, err := c.PostStableVerification(context.Background(), mustRequest(t, reportInput(identity.StatusMatch, healthOf(stable()))))
+			return err
+		}},
+		{"report refused", func(*launchplanetest.Server) {}, func(c *launchplane.Client) error {
+			in := reportInput(identity.StatusMatch, healthOf(stable()))
+			in.Product = "nope"
+			_, err := c.PostStableVerification(context.Background(), mustRequest(t, in))
+			return err
+		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			srv := launchplanetest.NewServer(t)
-			srv.AddIdentity(stable())
-			c, _ := newClient(t, srv.URL(), "tok-123")
-			t1, err := c.ReportVerification(context.Background(), tt.first, "key-1")
-			if err != nil {
-				t.Fatalf("first ReportVerification() = %v, want nil", err)
-			}
-			t2, err := c.ReportVerification(context.Background(), tt.second, tt.secondKey)
-			if tt.wantErr != nil {
-				if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), "409 idempotency_conflict") {
-					t.Errorf("second ReportVerification() = %v, want %v", err, tt.wantErr)
+	for _, op := range ops {
+		for _, static := range []bool{false, true} {
+			t.Run(op.name, func(t *testing.T) {
+				t.Parallel()
+				const staticTok = "static-s3cr3t-token-value"
+				srv := launchplanetest.NewServer(t, launchplanetest.WithEchoedToken(), launchplanetest.WithStaticToken(staticTok, launchplanetest.StaticRule{}))
+				srv.AddIdentity(stable())
+				op.prep(srv)
+				tok := srv.Token()
+				if static {
+					tok = staticTok
 				}
-			} else if err != nil {
-				t.Fatalf("second ReportVerification() = %v, want nil", err)
-			}
-			if tt.sameTrace && t1 != t2 {
-				t.Errorf("replay trace = %q, want the first answer's %q", t2, t1)
-			}
-			if !tt.sameTrace && t1 == t2 {
-				t.Errorf("second trace = %q, want a new one", t2)
-			}
-			if n := len(srv.Verifications()); n != tt.wantVerif {
-				t.Errorf("Verifications() = %d, want %d", n, tt.wantVerif)
-			}
-			if n := len(srv.Requests()); n != 2 {
-				t.Errorf("requests = %d, want 2", n)
-			}
-		})
-	}
-}
-
-func TestReportVerificationFailures(t *testing.T) {
-	t.Parallel()
-	noProduct := verification()
-	noProduct.Product = ""
-	badPayload := verification()
-	badPayload.HealthPayload = json.RawMessage(`{"a":`)
-	tests := []struct {
-		name       string
-		v          launchplane.Verification
-		key        string
-		fail       int
-		status     int
-		retryAfter string
-		wantErr    error // nil: success
-		wantText   string
-		wantReqs   int
-		wantSleeps []time.Duration
-	}{
-		{name: "5xx not retried", v: verification(), key: "k", fail: 1, status: 503, wantErr: launchplane.ErrOutcomeUnknown, wantText: "not retried: 503", wantReqs: 1},
-		{name: "500 not retried", v: verification(), key: "k", fail: 2, status: 500, wantErr: launchplane.ErrOutcomeUnknown, wantReqs: 1},
-		{name: "429 retried once", v: verification(), key: "k", fail: 1, status: 429, retryAfter: "3", wantReqs: 2, wantSleeps: []time.Duration{3 * time.Second}},
-		{name: "429 twice", v: verification(), key: "k", fail: 2, status: 429, retryAfter: "3", wantErr: launchplane.ErrRateLimited, wantReqs: 2, wantSleeps: []time.Duration{3 * time.Second}},
-		{name: "429 longer than 30s", v: verification(), key: "k", fail: 1, status: 429, retryAfter: "31", wantErr: launchplane.ErrRateLimited, wantReqs: 1},
-		{name: "429 HTTP date", v: verification(), key: "k", fail: 1, status: 429, retryAfter: "Sun, 10 May 2026 14:20:10 GMT", wantReqs: 2, wantSleeps: []time.Duration{10 * time.Second}},
-		{name: "unknown record", v: func() launchplane.Verification { v := verification(); v.DeploymentRecordID = "deployment-x"; return v }(), key: "k", wantErr: launchplane.ErrNotFound, wantReqs: 1},
-		{name: "missing product", v: noProduct, key: "k", wantText: "product is empty"},
-		{name: "bad health payload", v: badPayload, key: "k", wantText: "health_payload is not valid JSON"},
-		{name: "empty key", v: verification(), key: "", wantText: "idempotency key is empty"},
-		{name: "key with newline", v: verification(), key: "a\nb", wantText: "idempotency key contains"},
-	}
-	now := func() time.Time { return time.Date(2026, 5, 10, 14, 20, 0, 0, time.UTC) }
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			srv := launchplanetest.NewServer(t)
-			srv.AddIdentity(stable())
-			srv.FailNextRetryAfter(tt.fail, tt.status, tt.retryAfter)
-			c, sl := newClient(t, srv.URL(), "tok-123", launchplane.WithNow(now))
-			_, err := c.ReportVerification(context.Background(), tt.v, tt.key)
-			switch {
-			case tt.wantErr == nil && tt.wantText == "":
+				c, err := launchplane.New(srv.URL(), launchplane.StaticToken(tok), launchplane.WithSleep(clocktest.New().Sleep))
 				if err != nil {
-					t.Errorf("ReportVerification() = %v, want nil", err)
+					t.Fatal(err)
 				}
-			case err == nil:
-				t.Errorf("ReportVerification() = nil, want an error")
-			default:
-				if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
-					t.Errorf("ReportVerification() = %v, want errors.Is %v", err, tt.wantErr)
+				err = op.call(c)
+				if err == nil {
+					t.Fatal("call = nil, want an error")
 				}
-				if !strings.Contains(err.Error(), tt.wantText) {
-					t.Errorf("ReportVerification() = %v, want text %q", err, tt.wantText)
+				if reqs := srv.Requests(); reqs[0].Header.Get("Authorization") != "Bearer "+tok {
+					t.Fatal("the fake did not receive the planted token")
 				}
-			}
-			if n := len(srv.Requests()); n != tt.wantReqs {
-				t.Errorf("requests = %d, want %d", n, tt.wantReqs)
-			}
-			if diff := cmp.Diff(tt.wantSleeps, sl.all()); diff != "" {
-				t.Errorf("sleeps mismatch (-want +got):\n%s", diff)
-			}
-		})
+				msg := err.Error()
+				for _, part := range append(strings.Split(tok, "."), tok, tok[:10]) {
+					if len(part) >= 8 && strings.Contains(msg, part) {
+						t.Errorf("error %q contains the token part %q", msg, part)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestProductEnvironment(t *testing.T) {
+	t.Parallel()
+	srv, c, _ := fakeWith(t)
+	e, err := c.ProductEnvironment(context.Background(), "sellyouroutboard", "prod")
+	if err != nil {
+		t.Fatalf("ProductEnvironment() = %v", err)
+	}
+	want := recorded()
+	if e.Expected == nil || *e.Expected != want || e.Context != "sellyouroutboard" || e.Environment != "prod" ||
+		e.BaseURL != "https://sellyouroutboard.example.com" || e.HealthURL != "https://sellyouroutboard.example.com/api/health" ||
+		e.TrustState != "recorded" || e.URL != srv.URL()+"/v1/products/sellyouroutboard/environments/prod" {
+		t.Errorf("ProductEnvironment() = %+v", e)
+	}
+	_, err = c.ProductEnvironment(context.Background(), "sellyouroutboard", "staging")
+	var ae *launchplane.APIError
+	if !errors.Is(err, launchplane.ErrNotFound) || !errors.As(err, &ae) || ae.Code != launchplane.CodeNotFound {
+		t.Errorf("unknown environment: %v, want ErrNotFound", err)
+	}
+	srv.AddProduct(launchplanetest.Product{Product: "empty", DriverID: "generic-web", Lanes: []launchplanetest.Lane{{Context: "empty", Instance: "prod"}}})
+	e, err = c.ProductEnvironment(context.Background(), "empty", "prod")
+	if err != nil || e.Expected != nil || e.TrustState != "missing" {
+		t.Errorf("lane without a record: %+v, %v; want no expected identity", e, err)
 	}
 }

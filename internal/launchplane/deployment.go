@@ -4,34 +4,33 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/launchplane/runtime-identity/internal/identity"
 	"github.com/launchplane/runtime-identity/internal/logtext"
 )
 
-// Record keys that may hold the expected identity, in the order they are tried.
-const (
-	KeyRuntimeIdentity         = "runtime_identity"
-	KeyExpectedRuntimeIdentity = "expected_runtime_identity"
-)
-
 // Deployment is a deployment record read from Launchplane.
 type Deployment struct {
-	// RecordID is the record's id, e.g. deployment-20260510T141500Z-sellyouroutboard-prod.
+	// RecordID is the record's record_id, checked to be the one requested, e.g.
+	// deployment-20260510T141500Z-sellyouroutboard-prod.
 	RecordID string
-	// Identity is the expected runtime identity the record carries; it passes
-	// identity.Validate, deployed_at included.
-	Identity identity.Identity
-	// IdentityKey names the record key the identity came from: KeyRuntimeIdentity or
-	// KeyExpectedRuntimeIdentity (provenance for the evidence file).
-	IdentityKey string
-	// UnknownKeys lists keys of the identity object outside the contract, sorted. They are
-	// tolerated for forward compatibility; callers may note them.
+	// Context and Instance name the lane the record deployed to.
+	Context, Instance string
+	// SourceGitRef is the record's source_git_ref.
+	SourceGitRef string
+	// ArtifactID is artifact_identity.artifact_id, "" when the record has none.
+	ArtifactID string
+	// Expected is the runtime identity the record expects (record.runtime_identity); its
+	// deployed_at is the deployment's finish time. Nil when the record has none: records made
+	// before the feature, or by the older record model without the field. Such a record cannot
+	// be verified: report unchecked, never a configuration error.
+	Expected *identity.Identity
+	// UnknownKeys lists keys of the identity object outside the contract, sorted. Launchplane's
+	// model forbids them, so a real record has none; they are tolerated for forward
+	// compatibility and callers may note them.
 	UnknownKeys []string
 	// Raw is the record object as received.
 	Raw json.RawMessage
@@ -39,21 +38,29 @@ type Deployment struct {
 	TraceID string
 	// URL is the record's API URL (no query), for evidence links.
 	URL string
+
+	// Identity is *Expected, or the zero Identity when the record has none.
+	//
+	// Transitional: use Expected, which tells a record without identity apart. Kept until
+	// internal/action moves to it.
+	Identity identity.Identity
 }
 
-// Deployment reads one deployment record and the expected runtime identity inside it. The
-// error matches ErrNotFound for an unknown record, ErrUnauthorized for a refused token,
-// ErrNoIdentity for a record without an identity, ErrInvalidIdentity for one that breaks the
-// contract (wrapping the *identity.ValidationError) and ErrRecordMismatch for an answer about
-// another record.
+// Deployment reads one deployment record and the expected runtime identity inside it. A record
+// without an identity is not an error: Expected is nil. The error matches ErrNotFound for an
+// unknown record, ErrUnauthorized for a refused token, ErrStorageRequired for an instance
+// without its database, ErrInvalidIdentity for an identity that breaks the contract (wrapping
+// the *identity.ValidationError) and ErrRecordMismatch for an answer about another record.
 //
-// Launchplane API: GET /v1/deployments/{record_id} (deployment.read).
+// Launchplane API: GET /v1/deployments/{record_id} (deployment.read), answered as
+// DeploymentRecordResponse (cbusillo/launchplane control_plane/http_routes/operational_records.py
+// @ 0b45f92d68a8b5c758a4fa2f812f1b87de40c717).
 func (c *Client) Deployment(ctx context.Context, recordID string) (*Deployment, error) {
 	if reason := checkKey(recordID); reason != "" {
 		return nil, fmt.Errorf("launchplane: read deployment: the record id %s", reason)
 	}
 	op := "read deployment " + recordID
-	u, err := c.endpoint("v1/deployments/" + url.PathEscape(recordID))
+	u, err := c.endpoint("/v1/deployments/" + url.PathEscape(recordID))
 	if err != nil {
 		return nil, fmt.Errorf("launchplane: %s: %w", op, err)
 	}
@@ -76,6 +83,18 @@ type readEnvelope struct {
 	Record  json.RawMessage `json:"record"`
 }
 
+// recordFields are the fields of DeploymentRecord this client reads; the rest is kept in Raw.
+type recordFields struct {
+	RecordID         *string `json:"record_id"`
+	Context          string  `json:"context"`
+	Instance         string  `json:"instance"`
+	SourceGitRef     string  `json:"source_git_ref"`
+	ArtifactIdentity *struct {
+		ArtifactID string `json:"artifact_id"`
+	} `json:"artifact_identity"`
+	RuntimeIdentity json.RawMessage `json:"runtime_identity"`
+}
+
 // parseRead reads a read envelope holding the deployment record recordID. Its input is
 // untrusted; its errors never repeat the body.
 func parseRead(data []byte, recordID string) (*Deployment, error) {
@@ -86,73 +105,62 @@ func parseRead(data []byte, recordID string) (*Deployment, error) {
 	if env.Status != "ok" {
 		return nil, fmt.Errorf("%w: envelope status is not \"ok\"", ErrBadResponse)
 	}
-	var rec map[string]json.RawMessage
-	if err := json.Unmarshal(env.Record, &rec); err != nil || rec == nil {
-		return nil, fmt.Errorf("%w: the envelope's record is not an object", ErrBadResponse)
+	var rec recordFields
+	if v := bytes.TrimSpace(env.Record); len(v) == 0 || v[0] != '{' || json.Unmarshal(v, &rec) != nil {
+		return nil, fmt.Errorf("%w: the envelope's record is not a deployment record", ErrBadResponse)
 	}
-	d := &Deployment{RecordID: recordID, Raw: env.Record, TraceID: clean(logtext.JSONString(env.TraceID), "")}
-	if raw, ok := rec["deployment_record_id"]; ok {
-		var got string
-		if json.Unmarshal(raw, &got) != nil || got != recordID {
-			return nil, fmt.Errorf("%w: its deployment_record_id is %s", ErrRecordMismatch, describe(raw))
-		}
+	if rec.RecordID == nil {
+		return nil, fmt.Errorf("%w: the record has no record_id", ErrBadResponse)
 	}
-	key, val := KeyRuntimeIdentity, rec[KeyRuntimeIdentity]
-	if absent(val) {
-		key, val = KeyExpectedRuntimeIdentity, rec[KeyExpectedRuntimeIdentity]
+	if *rec.RecordID != recordID {
+		return nil, fmt.Errorf("%w: its record_id is %q", ErrRecordMismatch, clean(*rec.RecordID, ""))
 	}
-	if absent(val) {
-		return nil, ErrNoIdentity
+	d := &Deployment{
+		RecordID:     recordID,
+		Context:      rec.Context,
+		Instance:     rec.Instance,
+		SourceGitRef: rec.SourceGitRef,
+		Raw:          env.Record,
+		TraceID:      clean(logtext.JSONString(env.TraceID), ""),
 	}
-	obj, err := unwrapString(val)
+	if rec.ArtifactIdentity != nil {
+		d.ArtifactID = rec.ArtifactIdentity.ArtifactID
+	}
+	id, unknown, err := expectedIdentity(rec.RuntimeIdentity, "record.runtime_identity")
 	if err != nil {
-		return nil, fmt.Errorf("%w (record.%s): %w", ErrInvalidIdentity, key, err)
+		return nil, err
 	}
-	id, unknown, err := identity.Decode(obj)
-	if err == nil {
-		err = id.Validate()
+	if id != nil && id.DeploymentRecordID != recordID {
+		return nil, fmt.Errorf("%w: record.runtime_identity names deployment_record_id %q", ErrRecordMismatch, clean(id.DeploymentRecordID, ""))
 	}
-	if err != nil {
-		return nil, fmt.Errorf("%w (record.%s): %w", ErrInvalidIdentity, key, err)
+	d.Expected, d.UnknownKeys = id, unknown
+	if id != nil {
+		d.Identity = *id
 	}
-	if id.DeploymentRecordID != recordID {
-		return nil, fmt.Errorf("%w: record.%s names deployment_record_id %q", ErrRecordMismatch, key, clean(id.DeploymentRecordID, ""))
-	}
-	d.Identity, d.IdentityKey, d.UnknownKeys = id, key, unknown
 	return d, nil
 }
 
-// absent reports a missing key, null or a blank string: no identity recorded.
-func absent(val json.RawMessage) bool {
-	v := bytes.TrimSpace(val)
+// expectedIdentity reads an expected identity object: nil for an absent key or null, else an
+// identity that passes identity.Validate (deployed_at aside: it is informational, and a record
+// may format its finish time its own way).
+func expectedIdentity(raw json.RawMessage, where string) (*identity.Identity, []string, error) {
+	v := bytes.TrimSpace(raw)
 	if len(v) == 0 || string(v) == "null" {
-		return true
+		return nil, nil, nil
 	}
-	var s string
-	return json.Unmarshal(v, &s) == nil && strings.TrimSpace(s) == ""
-}
-
-// maxEncodings bounds how many times an identity may be JSON-encoded into a string.
-const maxEncodings = 3
-
-// unwrapString returns val itself when it is an object, or the object a JSON-encoded string
-// (possibly encoded more than once) holds.
-func unwrapString(val json.RawMessage) ([]byte, error) {
-	v := bytes.TrimSpace(val)
-	for range maxEncodings {
-		if len(v) == 0 || v[0] != '"' {
-			break
-		}
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			return nil, errors.New("is not a valid JSON string")
-		}
-		v = bytes.TrimSpace([]byte(s))
+	if v[0] != '{' {
+		return nil, nil, fmt.Errorf("%w (%s): is %s; want an object or null", ErrInvalidIdentity, where, describe(v))
 	}
-	if len(v) == 0 || v[0] != '{' {
-		return nil, fmt.Errorf("is %s; want an object or a JSON-encoded object", describe(v))
+	id, unknown, err := identity.Decode(v)
+	if err == nil {
+		check := id
+		check.DeployedAt = ""
+		err = check.Validate()
 	}
-	return v, nil
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w (%s): %w", ErrInvalidIdentity, where, err)
+	}
+	return &id, unknown, nil
 }
 
 // describe names the JSON type of an untrusted value, quoting it only when it is a short
@@ -181,8 +189,9 @@ func describe(raw json.RawMessage) string {
 	return "a number"
 }
 
-// checkKey returns why s cannot be a record id or an Idempotency-Key, or "". Both travel in a
-// URL path or a header, so they are held to printable ASCII without spaces.
+// checkKey returns why s cannot be a record id or path segment, or "". It travels in a URL
+// path or a header, so it is held to printable ASCII without spaces; Launchplane's route
+// pattern (^\S+$) refuses whitespace too.
 func checkKey(s string) string {
 	switch {
 	case s == "":
@@ -192,6 +201,21 @@ func checkKey(s string) string {
 	case s == "." || s == "..":
 		return "is a dot path segment"
 	}
+	return checkPrintable(s)
+}
+
+// checkHeaderValue returns why s cannot be an Idempotency-Key, or "".
+func checkHeaderValue(s string) string {
+	switch {
+	case s == "":
+		return "is empty"
+	case len(s) > maxHeaderLen:
+		return fmt.Sprintf("is longer than %d characters", maxHeaderLen)
+	}
+	return checkPrintable(s)
+}
+
+func checkPrintable(s string) string {
 	for i := 0; i < len(s); i++ {
 		if s[i] <= ' ' || s[i] >= 0x7f {
 			return "contains whitespace, a control character or non-ASCII"

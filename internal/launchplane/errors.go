@@ -4,38 +4,62 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/launchplane/runtime-identity/internal/logtext"
 	"io"
 	"net/http"
 	"regexp"
 	"strings"
 	"unicode"
+
+	"github.com/launchplane/runtime-identity/internal/logtext"
+)
+
+// Error codes Launchplane puts in a rejected envelope's error.code (cbusillo/launchplane
+// control_plane/http_routes/operational_records.py @ 0b45f92d68a8b5c758a4fa2f812f1b87de40c717,
+// http_routes/generic_web.py @ 059f83d92bdd702642fedcc7e0e5c0ae13a0dc18, and the evidence routes'
+// idempotency check). Compare APIError.Code with them, never the message.
+const (
+	CodeAuthenticationRequired  = "authentication_required"
+	CodeAuthorizationDenied     = "authorization_denied"
+	CodeInvalidRequest          = "invalid_request"
+	CodeNotFound                = "not_found"
+	CodeProductDriverMismatch   = "product_driver_mismatch"
+	CodeIdempotencyKeyReused    = "idempotency_key_reused"
+	CodeDatabaseStorageRequired = "database_storage_required"
 )
 
 // Sentinel errors, matched with errors.Is.
 var (
-	// ErrUnauthorized matches a 401 or 403: the token is missing, expired, for another
-	// audience, or not allowed this action by Launchplane's allow-list.
+	// ErrUnauthorized matches a 401 (no token, or one Launchplane did not verify: expired, wrong
+	// audience, bad signature) and a 403 authorization_denied (the allow-list does not grant this
+	// repository, workflow, ref or environment the action).
 	ErrUnauthorized = errors.New("launchplane: unauthorized")
-	// ErrNotFound matches a 404: no such record (or route, on an older Launchplane).
+	// ErrProductDriverMismatch matches a 403 product_driver_mismatch: the product has no
+	// generic-web lane for the context and instance reported.
+	ErrProductDriverMismatch = errors.New("launchplane: no such generic-web lane")
+	// ErrInvalidRequest matches a 400: Launchplane refused the request's content (its 400 bodies
+	// do not say which field).
+	ErrInvalidRequest = errors.New("launchplane: invalid request")
+	// ErrNotFound matches a 404: no such record, product or environment.
 	ErrNotFound = errors.New("launchplane: not found")
-	// ErrConflict matches a 409: an Idempotency-Key replayed with a different payload.
+	// ErrConflict matches a 409: an Idempotency-Key reused with a different body.
 	ErrConflict = errors.New("launchplane: conflict")
 	// ErrRateLimited matches a 429.
 	ErrRateLimited = errors.New("launchplane: rate limited")
+	// ErrStorageRequired matches a 503 database_storage_required: the instance runs without the
+	// database its record routes need.
+	ErrStorageRequired = errors.New("launchplane: database storage required")
 	// ErrOutcomeUnknown marks a write that met a transport error or a 5xx. It was not retried
-	// because it may have landed; replay it with the same Idempotency-Key to find out.
+	// because it may have landed; send the same Request again to find out (Launchplane replays
+	// an accepted pass under the same key and body).
 	ErrOutcomeUnknown = errors.New("the write may or may not have been recorded")
 	// ErrBadResponse marks a 2xx answer that is not the envelope the route documents.
 	ErrBadResponse = errors.New("unexpected response")
-	// ErrNoIdentity means the deployment record carries no runtime identity.
-	ErrNoIdentity = errors.New("the record carries no runtime identity")
 	// ErrInvalidIdentity means the record's runtime identity breaks the contract; the error
 	// also wraps the *identity.ValidationError naming each field.
 	ErrInvalidIdentity = errors.New("the record's runtime identity is invalid")
-	// ErrRecordMismatch means the answer describes another deployment record than the one
-	// requested.
-	ErrRecordMismatch = errors.New("the record describes another deployment")
+	// ErrRecordMismatch means the answer describes another deployment record, product or
+	// environment than the one requested.
+	ErrRecordMismatch = errors.New("the answer describes another record")
 )
 
 // errorBodyLimit bounds how much of an error response is read.
@@ -44,20 +68,23 @@ const errorBodyLimit = 64 << 10
 // maxMessageRunes bounds each server-provided string kept in an error.
 const maxMessageRunes = 300
 
-// APIError is a non-2xx answer from Launchplane, usually a rejected envelope
-// {"status":"rejected","trace_id":…,"error":{"code","message"}}. Its strings come from the server
-// and are cleaned before they are stored: the token is removed, control characters replaced and
-// long text cut.
+// APIError is a non-2xx answer from Launchplane, usually the rejected envelope
+// {"status":"rejected","trace_id":…,"error":{"code","message"}}. Its strings come from the
+// server and are cleaned before they are stored: the token is removed, control characters
+// replaced and long text cut.
 type APIError struct {
 	// StatusCode is the HTTP status.
 	StatusCode int
-	// Code and Message are the envelope's error.code and error.message, when given.
-	Code, Message string
+	// Code is the envelope's error.code, one of the Code constants for the routes this client
+	// calls; empty when the body was not an envelope.
+	Code string
+	// Message is the envelope's error.message, for people; never match on it.
+	Message string
 	// TraceID is the envelope's trace_id, to quote to Launchplane's operators.
 	TraceID string
 }
 
-// Error implements error, e.g. `404 not_found: no such deployment record (trace_id tr-1)`.
+// Error implements error, e.g. `403 authorization_denied: Workflow cannot … (trace_id launchplane_req_…)`.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d", e.StatusCode)
@@ -75,18 +102,24 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// Is matches ErrUnauthorized (401, 403), ErrNotFound (404), ErrConflict (409) and
-// ErrRateLimited (429).
+// Is matches the sentinel errors by status and code.
 func (e *APIError) Is(target error) bool {
 	switch target {
 	case ErrUnauthorized:
-		return e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden
+		return e.StatusCode == http.StatusUnauthorized ||
+			(e.StatusCode == http.StatusForbidden && e.Code != CodeProductDriverMismatch)
+	case ErrProductDriverMismatch:
+		return e.StatusCode == http.StatusForbidden && e.Code == CodeProductDriverMismatch
+	case ErrInvalidRequest:
+		return e.StatusCode == http.StatusBadRequest
 	case ErrNotFound:
 		return e.StatusCode == http.StatusNotFound
 	case ErrConflict:
 		return e.StatusCode == http.StatusConflict
 	case ErrRateLimited:
 		return e.StatusCode == http.StatusTooManyRequests
+	case ErrStorageRequired:
+		return e.StatusCode == http.StatusServiceUnavailable && e.Code == CodeDatabaseStorageRequired
 	}
 	return false
 }

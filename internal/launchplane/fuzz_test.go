@@ -1,7 +1,6 @@
 package launchplane
 
 import (
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -11,17 +10,17 @@ import (
 const fuzzRecordID = "deployment-20260510T141500Z-sellyouroutboard-prod"
 
 // FuzzParseRead feeds untrusted read envelopes to parseRead: it never panics, an accepted
-// record always carries a valid identity for the requested id, and a refusal is one of the
-// documented errors.
+// record is the one requested and its identity, when present, is valid and names it, and a
+// refusal is one of the documented errors.
 func FuzzParseRead(f *testing.F) {
-	ident := `{"artifact_id":"a","context":"c","deployed_at":"","deployment_record_id":"` + fuzzRecordID + `","environment_kind":"stable","image_reference":"","instance":"prod","preview_generation_id":"","preview_id":"","product":"p","release_tuple_id":"","schema_version":1,"source_git_ref":"abc"}`
-	quoted, _ := json.Marshal(ident)
+	ident := `{"schema_version":1,"product":"p","context":"c","instance":"prod","environment_kind":"stable","deployment_record_id":"` + fuzzRecordID + `","artifact_id":"a","source_git_ref":"abc","image_reference":"","release_tuple_id":"","preview_id":"","preview_generation_id":"","deployed_at":"2026-05-10T14:15:00Z"}`
 	for _, s := range []string{
-		`{"status":"ok","trace_id":"t","record":{"runtime_identity":` + ident + `}}`,
-		`{"status":"ok","trace_id":"t","record":{"runtime_identity":` + string(quoted) + `}}`,
-		`{"status":"ok","record":{"runtime_identity":null,"expected_runtime_identity":` + ident + `}}`,
-		`{"status":"ok","record":{"deployment_record_id":7}}`,
-		`{"status":"ok","record":{"runtime_identity":"\"\\\"{}\\\"\""}}`,
+		`{"status":"ok","trace_id":"t","record":{"record_id":"` + fuzzRecordID + `","context":"c","instance":"prod","runtime_identity":` + ident + `}}`,
+		`{"status":"ok","trace_id":"t","record":{"record_id":"` + fuzzRecordID + `","runtime_identity":null}}`,
+		`{"status":"ok","record":{"record_id":"` + fuzzRecordID + `"}}`,
+		`{"status":"ok","record":{"record_id":"other","runtime_identity":` + ident + `}}`,
+		`{"status":"ok","record":{"deployment_record_id":"` + fuzzRecordID + `"}}`,
+		`{"status":"ok","record":{"record_id":"` + fuzzRecordID + `","runtime_identity":"{}"}}`,
 		`{"status":"rejected","record":{}}`,
 		`{"status":"ok","record":[]}`,
 		`[]`, `null`, ``,
@@ -31,23 +30,64 @@ func FuzzParseRead(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, err := parseRead(data, fuzzRecordID)
 		if err != nil {
-			if !errors.Is(err, ErrBadResponse) && !errors.Is(err, ErrNoIdentity) &&
-				!errors.Is(err, ErrInvalidIdentity) && !errors.Is(err, ErrRecordMismatch) {
+			if !errors.Is(err, ErrBadResponse) && !errors.Is(err, ErrInvalidIdentity) && !errors.Is(err, ErrRecordMismatch) {
 				t.Errorf("parseRead() = %v, want a documented sentinel", err)
 			}
 			return
 		}
-		if err := d.Identity.Validate(); err != nil {
-			t.Errorf("parseRead() accepted an invalid identity: %v", err)
+		if d.RecordID != fuzzRecordID {
+			t.Errorf("parseRead() RecordID = %q", d.RecordID)
 		}
-		if d.Identity.DeploymentRecordID != fuzzRecordID {
-			t.Errorf("parseRead() identity record = %q, want %q", d.Identity.DeploymentRecordID, fuzzRecordID)
-		}
-		if d.IdentityKey != KeyRuntimeIdentity && d.IdentityKey != KeyExpectedRuntimeIdentity {
-			t.Errorf("parseRead() IdentityKey = %q", d.IdentityKey)
+		if d.Expected != nil {
+			check := *d.Expected
+			check.DeployedAt = ""
+			if err := check.Validate(); err != nil || d.Expected.DeploymentRecordID != fuzzRecordID {
+				t.Errorf("parseRead() accepted identity %+v: %v", d.Expected, err)
+			}
 		}
 		if strings.IndexFunc(d.TraceID, unicode.IsControl) >= 0 {
 			t.Errorf("parseRead() TraceID %q holds a control character", d.TraceID)
+		}
+	})
+}
+
+// FuzzParseEnvironment feeds untrusted product environment envelopes to parseEnvironment.
+func FuzzParseEnvironment(f *testing.F) {
+	f.Add([]byte(`{"status":"ok","trace_id":"t","environment":{"product":"p","environment":"prod","context":"c","base_url":"https://x","health_url":"https://x/h","warnings":["a\nb"],"target":{"expected_runtime_identity":null,"trust_state":"missing"}}}`))
+	f.Add([]byte(`{"status":"ok","environment":{"product":"q","environment":"prod","target":{}}}`))
+	f.Add([]byte(`{"status":"ok","environment":{"product":"p","environment":"prod","target":{"expected_runtime_identity":[]}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e, err := parseEnvironment(data, "p", "prod")
+		if err != nil {
+			if !errors.Is(err, ErrBadResponse) && !errors.Is(err, ErrInvalidIdentity) && !errors.Is(err, ErrRecordMismatch) {
+				t.Errorf("parseEnvironment() = %v, want a documented sentinel", err)
+			}
+			return
+		}
+		for _, s := range append([]string{e.TrustState, e.ObservedStatus, e.ObservedDetail, e.TraceID}, e.Warnings...) {
+			if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+				t.Errorf("parseEnvironment() kept a control character in %q", s)
+			}
+		}
+	})
+}
+
+// FuzzParseAccepted feeds untrusted accepted envelopes to parseAccepted.
+func FuzzParseAccepted(f *testing.F) {
+	f.Add([]byte(`{"status":"accepted","trace_id":"t","records":{"deployment_record_id":"d"},"result":{"deployment_health_status":"pass"},"replayed":true,"original_trace_id":"o"}`))
+	f.Add([]byte(`{"status":"accepted","records":{"x":{"a":1}},"result":null}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, err := parseAccepted(data)
+		if err != nil {
+			if !errors.Is(err, ErrBadResponse) {
+				t.Errorf("parseAccepted() = %v, want ErrBadResponse", err)
+			}
+			return
+		}
+		for k, v := range a.Records {
+			if strings.IndexFunc(k+v, unicode.IsControl) >= 0 {
+				t.Errorf("parseAccepted() kept a control character in %q=%q", k, v)
+			}
 		}
 	})
 }

@@ -3,147 +3,101 @@ package launchplane
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
-	"strings"
-	"time"
+	"sort"
 
-	"github.com/launchplane/runtime-identity/internal/identity"
 	"github.com/launchplane/runtime-identity/internal/logtext"
 )
 
-// Verification is the evidence of one stable verification of a generic-web lane.
-type Verification struct {
-	// Product is the Launchplane product, e.g. sellyouroutboard. Required.
-	Product string
-	// Context and Instance name the lane. Required.
-	Context, Instance string
-	// DeploymentRecordID is the deployment verified. Required.
-	DeploymentRecordID string
-	// PromotionRecordID is the promotion that led to it, when there is one.
-	PromotionRecordID string
-	// Status is the verification_status Launchplane records. Required.
-	Status string
-	// VerifiedAt is when the verification ended; sent in UTC to the second. Required.
-	VerifiedAt time.Time
-	// CheckedURLs lists the URLs probed.
-	CheckedURLs []string
-	// TimeoutSeconds is the verification deadline.
-	TimeoutSeconds int
-	// HealthPayload is the raw JSON object the tenant's health endpoint returned, which
-	// Launchplane reclassifies against the recorded identity; nil sends null.
-	HealthPayload json.RawMessage
-	// FailureSummary says what failed; empty on success.
-	FailureSummary string
+// Accepted is Launchplane's answer to an accepted stable verification (AcceptedEvidenceResponse,
+// cbusillo/launchplane control_plane/http_routes/mutation_support.py @ 0d96165c2fb73aed7390efebcf22f2b8dfcd3dfe).
+type Accepted struct {
+	// TraceID is this answer's trace_id.
+	TraceID string
+	// Replayed is true when Launchplane answered from an earlier accepted pass under the same
+	// Idempotency-Key and body; OriginalTraceID is that answer's trace_id.
+	Replayed        bool
+	OriginalTraceID string
+	// DeploymentHealthStatus is result.deployment_health_status: the health Launchplane recorded
+	// on the deployment (pass or fail), after its own reclassification.
+	DeploymentHealthStatus string
+	// Records are the envelope's records (deployment_record_id, inventory_record_id, …), cleaned.
+	Records map[string]string
 }
 
-// verificationBody is the wire form: {product, verification:{…}}.
-type verificationBody struct {
-	Product      string           `json:"product"`
-	Verification verificationWire `json:"verification"`
+// acceptedEnvelope is the part of AcceptedEvidenceResponse this client reads.
+type acceptedEnvelope struct {
+	Status          string                     `json:"status"`
+	TraceID         json.RawMessage            `json:"trace_id"`
+	Records         map[string]json.RawMessage `json:"records"`
+	Result          map[string]json.RawMessage `json:"result"`
+	Replayed        *bool                      `json:"replayed"`
+	OriginalTraceID json.RawMessage            `json:"original_trace_id"`
 }
 
-type verificationWire struct {
-	Context            string          `json:"context"`
-	Instance           string          `json:"instance"`
-	DeploymentRecordID string          `json:"deployment_record_id"`
-	PromotionRecordID  string          `json:"promotion_record_id,omitempty"`
-	VerificationStatus string          `json:"verification_status"`
-	VerifiedAt         string          `json:"verified_at"`
-	CheckedURLs        []string        `json:"checked_urls"`
-	TimeoutSeconds     int             `json:"timeout_seconds"`
-	HealthPayload      json.RawMessage `json:"health_payload"`
-	FailureSummary     string          `json:"failure_summary"`
-}
-
-// writeEnvelope is {"status":"accepted","trace_id":…,"records":{…},"result":{…}}.
-type writeEnvelope struct {
-	Status  string          `json:"status"`
-	TraceID json.RawMessage `json:"trace_id"`
-}
-
-// ReportVerification submits v and returns Launchplane's trace_id. idempotencyKey is sent as
-// the Idempotency-Key header; use a deterministic key such as
-// stable-verification:<product>:<instance>:<run_id>:<run_attempt>, so that replaying an unsure
-// report is safe. The request is never retried after a transport error or a 5xx (the error
-// matches ErrOutcomeUnknown); a 429 asking for at most MaxRetryAfter is retried once. A replay
-// of the key with another payload matches ErrConflict.
+// PostStableVerification sends req, built by NewStableVerification. The body and the
+// Idempotency-Key are exactly req's on every attempt, so sending the same req again after an
+// error matching ErrOutcomeUnknown is safe: Launchplane replays an accepted pass, and a fail it
+// did not store is simply recorded again. The request is never retried after a transport error
+// or a 5xx; a 429 asking for at most MaxRetryAfter is retried once. The error carries the
+// service's code, trace_id and status (*APIError): ErrInvalidRequest for a body the service
+// refused, ErrProductDriverMismatch for a product without this generic-web lane, ErrUnauthorized
+// for a token it did not accept or allow, ErrConflict for a key reused with another body.
 //
-// Launchplane API: POST /v1/drivers/generic-web/stable-verification.
-func (c *Client) ReportVerification(ctx context.Context, v Verification, idempotencyKey string) (traceID string, err error) {
-	const op = "report stable verification"
-	if err := v.check(); err != nil {
-		return "", fmt.Errorf("launchplane: %s: %w", op, err)
+// Launchplane API: POST /v1/drivers/generic-web/stable-verification (deployment.write on the
+// lane), answered 202 (cbusillo/launchplane control_plane/http_routes/generic_web.py
+// @ 059f83d92bdd702642fedcc7e0e5c0ae13a0dc18).
+func (c *Client) PostStableVerification(ctx context.Context, req Request) (*Accepted, error) {
+	op := "report stable verification of " + req.RecordID
+	if len(req.Body) == 0 || !json.Valid(req.Body) {
+		return nil, fmt.Errorf("launchplane: %s: the request body is not JSON; build it with NewStableVerification", op)
 	}
-	if reason := checkKey(idempotencyKey); reason != "" {
-		return "", fmt.Errorf("launchplane: %s: the idempotency key %s", op, reason)
+	if reason := checkHeaderValue(req.IdempotencyKey); reason != "" {
+		return nil, fmt.Errorf("launchplane: %s: the idempotency key %s", op, reason)
 	}
-	payload := v.HealthPayload
-	if len(payload) == 0 {
-		payload = json.RawMessage("null")
-	}
-	urls := v.CheckedURLs
-	if urls == nil {
-		urls = []string{}
-	}
-	body, err := json.Marshal(verificationBody{
-		Product: v.Product,
-		Verification: verificationWire{
-			Context:            v.Context,
-			Instance:           v.Instance,
-			DeploymentRecordID: v.DeploymentRecordID,
-			PromotionRecordID:  v.PromotionRecordID,
-			VerificationStatus: v.Status,
-			VerifiedAt:         identity.FormatTime(v.VerifiedAt),
-			CheckedURLs:        urls,
-			TimeoutSeconds:     v.TimeoutSeconds,
-			HealthPayload:      payload,
-			FailureSummary:     v.FailureSummary,
-		},
-	})
+	u, err := c.endpoint("/v1/drivers/generic-web/stable-verification")
 	if err != nil {
-		return "", fmt.Errorf("launchplane: %s: encode request: %w", op, err)
-	}
-	u, err := c.endpoint("v1/drivers/generic-web/stable-verification")
-	if err != nil {
-		return "", fmt.Errorf("launchplane: %s: %w", op, err)
+		return nil, fmt.Errorf("launchplane: %s: %w", op, err)
 	}
 	data, err := c.do(ctx, call{
-		op: op, method: http.MethodPost, url: u, body: body,
-		headers: map[string]string{"Idempotency-Key": idempotencyKey},
+		op: op, method: http.MethodPost, url: u, body: req.Body,
+		headers: map[string]string{"Idempotency-Key": req.IdempotencyKey},
 	})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	var env writeEnvelope
-	if json.Unmarshal(data, &env) != nil || env.Status != "accepted" {
-		return "", fmt.Errorf("launchplane: %s: %w: not an accepted envelope", op, ErrBadResponse)
+	a, err := parseAccepted(data)
+	if err != nil {
+		return nil, fmt.Errorf("launchplane: %s: %w", op, err)
 	}
-	return clean(logtext.JSONString(env.TraceID), ""), nil
+	return a, nil
 }
 
-// check returns an error naming the first missing or unusable field.
-func (v Verification) check() error {
-	for _, f := range []struct{ name, val string }{
-		{"product", v.Product},
-		{"context", v.Context},
-		{"instance", v.Instance},
-		{"deployment_record_id", v.DeploymentRecordID},
-		{"verification_status", v.Status},
-	} {
-		if strings.TrimSpace(f.val) == "" {
-			return fmt.Errorf("%s is empty", f.name)
+// parseAccepted reads an accepted envelope. Its input is untrusted.
+func parseAccepted(data []byte) (*Accepted, error) {
+	var env acceptedEnvelope
+	if json.Unmarshal(data, &env) != nil || env.Status != "accepted" {
+		return nil, fmt.Errorf("%w: not an accepted envelope", ErrBadResponse)
+	}
+	a := &Accepted{
+		TraceID:         clean(logtext.JSONString(env.TraceID), ""),
+		Replayed:        env.Replayed != nil && *env.Replayed,
+		OriginalTraceID: clean(logtext.JSONString(env.OriginalTraceID), ""),
+		Records:         map[string]string{},
+	}
+	if raw, ok := env.Result["deployment_health_status"]; ok {
+		a.DeploymentHealthStatus = clean(logtext.JSONString(raw), "")
+	}
+	keys := make([]string, 0, len(env.Records))
+	for k := range env.Records {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if v := logtext.JSONString(env.Records[k]); v != "" {
+			a.Records[clean(k, "")] = clean(v, "")
 		}
 	}
-	if v.VerifiedAt.IsZero() {
-		return errors.New("verified_at is not set")
-	}
-	if v.TimeoutSeconds < 0 {
-		return errors.New("timeout_seconds is negative")
-	}
-	if len(v.HealthPayload) > 0 && !json.Valid(v.HealthPayload) {
-		return errors.New("health_payload is not valid JSON")
-	}
-	return nil
+	return a, nil
 }
