@@ -2,7 +2,6 @@ package dokploytest
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"sync"
@@ -13,7 +12,7 @@ import (
 // rollout progresses.
 type tenant struct {
 	s   *Server
-	srv *httptest.Server
+	srv *loopServer
 
 	mu      sync.Mutex
 	current Backend // serving
@@ -27,10 +26,14 @@ type tenant struct {
 	closed  bool
 }
 
-func newTenant(s *Server) *tenant {
+func newTenant(s *Server) (*tenant, error) {
 	t := &tenant{s: s, proxies: map[Backend]*httputil.ReverseProxy{}}
-	t.srv = httptest.NewServer(http.HandlerFunc(t.serve))
-	return t
+	srv, err := listen("127.0.0.1:0", http.HandlerFunc(t.serve))
+	if err != nil {
+		return nil, err
+	}
+	t.srv = srv
+	return t, nil
 }
 
 // rollout makes b the service's new backend: the old one alone serves for stale, then both
@@ -150,6 +153,5 @@ func (t *tenant) close() {
 		t.timer.Stop()
 	}
 	t.mu.Unlock()
-	t.srv.CloseClientConnections()
-	t.srv.Close()
+	t.srv.close()
 }
