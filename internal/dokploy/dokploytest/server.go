@@ -496,7 +496,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 		case <-s.ctx.Done():
 		}
-		return
+		// Drop the connection without a status line, as a dead server does.
+		panic(http.ErrAbortHandler)
 	}
 
 	contractErr := ""
