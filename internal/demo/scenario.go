@@ -46,27 +46,41 @@ var (
 	dbPassword string
 )
 
-func init() { plantSecrets() }
+func init() {
+	p := plant()
+	SecretDatabaseURL, SecretStripeKey, SecretNPMToken = p.databaseURL, p.stripeKey, p.npmToken
+	SecretBuildSecret, SecretRegistry, SecretMultiline, APIKey = p.buildSecret, p.registry, p.multiline, p.apiKey
+	SecretRollbackRegistry, SecretProjectToken, SecretEnvironmentToken = p.rollbackRegistry, p.projectToken, p.environmentToken
+	dbPassword = p.dbPassword
+}
 
-// plantSecrets makes every planted value anew.
-func plantSecrets() {
+// planted is one set of planted values.
+type planted struct {
+	databaseURL, dbPassword, stripeKey, npmToken, buildSecret, registry, multiline, apiKey string
+	rollbackRegistry, projectToken, environmentToken                                       string
+}
+
+// plant makes a set of planted values from crypto/rand.
+func plant() planted {
 	r := func() string { return SecretMarker + rand.Text()[:16] }
-	dbPassword = r()
-	SecretDatabaseURL = (&url.URL{
-		Scheme: "postgres", User: url.UserPassword("shop", dbPassword), Host: "db.internal:5432", Path: "/shop",
+	var p planted
+	p.dbPassword = r()
+	p.databaseURL = (&url.URL{
+		Scheme: "postgres", User: url.UserPassword("shop", p.dbPassword), Host: "db.internal:5432", Path: "/shop",
 	}).String()
 	// Prefixes are joined at run time so they never appear whole in the binary.
-	SecretStripeKey = strings.Join([]string{"sk", "live", r()}, "_")
-	SecretNPMToken = strings.Join([]string{"npm", r()}, "_")
-	SecretBuildSecret = r()
-	SecretRegistry = r()
+	p.stripeKey = strings.Join([]string{"sk", "live", r()}, "_")
+	p.npmToken = strings.Join([]string{"npm", r()}, "_")
+	p.buildSecret = r()
+	p.registry = r()
 	dashes := strings.Repeat("-", 5)
 	block := func(word string) string { return dashes + word + " PRIVATE KEY" + dashes }
-	SecretMultiline = strings.Join([]string{block("BEGIN"), r(), r(), block("END")}, "\n")
-	APIKey = "dokploy-" + r()
-	SecretRollbackRegistry = r()
-	SecretProjectToken = r()
-	SecretEnvironmentToken = r()
+	p.multiline = strings.Join([]string{block("BEGIN"), r(), r(), block("END")}, "\n")
+	p.apiKey = "dokploy-" + r()
+	p.rollbackRegistry = r()
+	p.projectToken = r()
+	p.environmentToken = r()
+	return p
 }
 
 // Secrets lists every value planted in every scenario, multi-line ones split per line as well.
