@@ -238,8 +238,11 @@ func (s *Server) rowsUnorderedLocked(svc *service) []any {
 
 // environmentJSONLocked is the environment relation of a service, with its project, as
 // Dokploy's findApplicationById and findComposeById load it (environment: {with: {project:
-// true}}; packages/server/src/services/{application,compose}.ts in Dokploy/dokploy). Both
-// carry their env, which the service's references read. s.mu must be held.
+// true}}; Dokploy/dokploy packages/server/src/services/application.ts at
+// 0015f081df77f52d195abfa827a2ac8e626684e5, and compose.ts). The columns follow
+// packages/server/src/db/schema/environment.ts (1fcf16fa1d720dcf845fecccbe33b538c4245548) and
+// project.ts (010a6e2a7627954b72e6632524db4d2c045d95a0); both carry the env that the service's
+// references read. s.mu must be held.
 func (s *Server) environmentJSONLocked(id string) map[string]any {
 	e := s.environments[id]
 	if e == nil {

@@ -8,8 +8,9 @@ import (
 )
 
 // References in env values, resolved at deploy time as Dokploy's prepareEnvironmentVariables
-// resolves them (packages/server/src/utils/docker/utils.ts in Dokploy/dokploy; read at a
-// v0.30-era commit of canary, the three-argument form with environment env): first every
+// resolves them (Dokploy/dokploy packages/server/src/utils/docker/utils.ts, read at commit
+// 010a6e2a7627954b72e6632524db4d2c045d95a0, a canary later than the pinned 772b768; the
+// reference document describes the same three sources at the pin): first every
 // ${{project.KEY}} from the project's env, then every ${{environment.KEY}} from the
 // environment's env, then every remaining ${{KEY}} from the service's own variables (their raw
 // values). Each pattern is non-greedy up to the first "}}" and does not cross a line break. A

@@ -7,25 +7,29 @@ import (
 	"time"
 )
 
-// Rollbacks, as Dokploy has them for applications (compose has none). Sources in Dokploy/dokploy,
-// read at v0.30-era commits of canary:
-//   - packages/server/src/utils/cluster/upload.ts: uploadImageRemoteCommand, part of the build
-//     command, calls createRollback for the newest row when the application has
+// Rollbacks, as Dokploy has them for applications (compose has none). Sources in
+// Dokploy/dokploy, read at canary commits after the pinned 772b768 (the reference document's
+// "Rolling back an application" states the same at the pin); where the source index names no
+// commit, none is given:
+//   - packages/server/src/utils/cluster/upload.ts: uploadImageRemoteCommand, part of the
+//     build command, calls createRollback for the newest row when the application has
 //     rollbackActive and a rollbackRegistry. The record therefore exists from the build's
 //     start, and rows that end error or cancelled carry one too.
-//   - packages/server/src/services/rollbacks.ts: createRollback inserts the record (version a
-//     table-wide serial, image "<appName>:v<version>"), stores as fullContext the whole
-//     application as findApplicationById returns it minus deployments and git providers, and
-//     sets the row's rollbackId. rollback() updates the Swarm service with the snapshot's image
-//     and prepareEnvironmentVariables(snapshot env, snapshot project env): environment env is
-//     not passed, so a ${{environment.KEY}} reference fails a rollback. The stored application
-//     is not touched, no row is written, nothing is queued.
-//   - apps/dokploy/server/api/routers/rollbacks.ts: rollback answers what rollback() returns
-//     (undefined: an empty body) and turns any error into 400 BAD_REQUEST "Error input:
-//     Rolling back"; delete returns removeRollbackById without awaiting it, so its "Rollback not
-//     found" escapes as a 500.
-//   - packages/server/src/db/schema/rollbacks.ts: the record's columns; the deployment foreign
-//     key cascades, so records leave with their rows (removeLastTenDeployments).
+//   - packages/server/src/services/rollbacks.ts (00fb5a67fbee636e4cb2c5564ab64a2913d9c6c6):
+//     createRollback inserts the record (version a table-wide serial, image
+//     "<appName>:v<version>"), stores as fullContext the whole application as
+//     findApplicationById returns it minus deployments and git providers, and sets the row's
+//     rollbackId. rollback() updates the Swarm service with the snapshot's image and
+//     prepareEnvironmentVariables(snapshot env, snapshot project env): environment env is not
+//     passed, so a ${{environment.KEY}} reference fails a rollback. The stored application is
+//     not touched, no row is written, nothing is queued.
+//   - apps/dokploy/server/api/routers/rollbacks.ts (2ad8bf355b008acc68f6e66de5713bbfe292db55):
+//     rollback answers what rollback() returns (undefined: an empty body) and turns any error
+//     into 400 BAD_REQUEST "Error input: Rolling back"; delete returns removeRollbackById
+//     without awaiting it, so its "Rollback not found" escapes as a 500.
+//   - packages/server/src/db/schema/rollbacks.ts (078ca19578075edd4a903bc329c89d22924141ba):
+//     the record's columns; the deployment foreign key cascades, so records leave with their
+//     rows (removeLastTenDeployments).
 //   - apps/dokploy/server/api/routers/deployment.ts: allByType ({id, type}) lists rows newest
 //     first with the rollback relation.
 

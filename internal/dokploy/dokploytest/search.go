@@ -8,16 +8,21 @@ import (
 )
 
 // application.search and compose.search, as the routers in Dokploy/dokploy define them
-// (apps/dokploy/server/api/routers/{application,compose}.ts, search; read at v0.30-era commits
-// of canary, matching the pinned OpenAPI document's parameters): GET with optional text
-// filters, limit 1-100 (default 20) and offset >= 0 (default 0), both plain numbers. Each text
-// filter, trimmed and ignored when empty, is ILIKE '%term%' on its column (so "_" and "%" are
-// wildcards and "\" escapes); q is the OR of those ILIKEs over name, appName and description
-// (application: also repository, owner, dockerImage). A null column never matches. projectId
-// and environmentId are equalities. The answer is {items, total}: items newest createdAt first
-// with the columns the router selects, total the count before paging. The caller sees only the
-// services in its member's accessedServices (DenyService and HideFromSearch model the two ways
-// a service is missing from it).
+// (apps/dokploy/server/api/routers/compose.ts search, read at commit
+// 010a6e2a7627954b72e6632524db4d2c045d95a0; routers/application.ts search, the same code with
+// three more columns, read at a later canary whose commit the source index does not name; the
+// parameters match the pinned OpenAPI document, which gives no response shape):
+//   - GET with optional text filters, limit 1-100 (default 20) and offset >= 0 (default 0),
+//     both plain numbers.
+//   - Each text filter, trimmed and ignored when empty, is ILIKE '%term%' on its column (so
+//     "_" and "%" are wildcards and "\" escapes); q is the OR of those ILIKEs over name,
+//     appName and description (application: also repository, owner, dockerImage). A null
+//     column never matches. projectId and environmentId are equalities.
+//   - The answer is {items, total}: items newest createdAt first with the columns the router
+//     selects, total the count before paging.
+//   - The caller sees only the services in its member's accessedServices (DenyService and
+//     HideFromSearch model the two ways a service is missing from it; Dokploy issue #5361:
+//     owners and admins are filtered too).
 
 // searchFields are the inputs of kind's search procedure.
 func searchFields(kind string) []field {

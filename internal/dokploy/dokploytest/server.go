@@ -8,11 +8,19 @@
 // then a row already running, then done or error), rows newest first capped at 10 (+1),
 // title overwrite on git deploys, queueList, readLogs as a plain string, and unknown statuses.
 //
+// Beyond that list it has what Dokploy does around a deployment: one returns the service's
+// environment and project with their env, and the env a tenant gets has its ${{project.KEY}},
+// ${{environment.KEY}} and ${{KEY}} references resolved (an unresolved one fails the
+// deployment); application.search and compose.search find services by name; applications with
+// rollbacks on record a snapshot per deployment, deployment.allByType shows it, and
+// rollback.rollback restarts the tenant with it at once (rollback.delete removes it).
+//
 // Deploying really restarts a tenant: each service has a stable loopback tenant URL, a reverse
 // proxy in front of the service's backends. A deployment launches a new backend with the env
 // held when it was triggered, marks the row done, keeps serving the old backend for
 // Options.StaleWindow, alternates old and new for Options.MixedWindow when the service has
-// more than one replica, and then serves only the new one and stops the old.
+// more than one replica, and then serves only the new one and stops the old once the requests
+// it is answering end.
 //
 // Every request is checked against Dokploy's OpenAPI document when Options.Validator is set
 // (tests pass a *contracttest.Spec); a request that does not fit is recorded (Violations) and
