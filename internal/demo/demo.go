@@ -185,7 +185,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 // Run runs the demo:
 //
 //	runtime-identity demo [--scenario name] [--list]
-//	runtime-identity demo serve [--scenario name] [--addr 127.0.0.1:0]
+//	runtime-identity demo serve [--scenario name] [--addr 127.0.0.1:0] [--public-host host]
 //
 // The first runs the whole deploy pipeline against the fake and prints the summary. Getenv is
 // the process environment: the run reads TMPDIR and hides everything else, since it is not a
@@ -194,7 +194,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 // The second starts the fake for a scenario and keeps it serving, so that a workflow can run
 // the action (uses: ./) against it: it prints one JSON line (ServeInfo) on stdout and serves
 // until ctx ends (SIGTERM, SIGINT) or stdin reaches its end (a null-device stdin, as a
-// background job in a script has, is not watched).
+// background job in a script has, is not watched). A container action does not share the
+// runner's loopback: serve on an address its network reaches and name that in --public-host.
 func Run(ctx context.Context, e Env) int {
 	if len(e.Args) > 0 && e.Args[0] == "serve" {
 		return serve(ctx, e)
@@ -216,7 +217,7 @@ func Run(ctx context.Context, e Env) int {
 	if !ok {
 		return action.ExitConfig
 	}
-	fake, code := startForCommand(sc, "", e.Stderr)
+	fake, code := startForCommand(sc, "", "", e.Stderr)
 	if fake == nil {
 		return code
 	}
@@ -262,14 +263,14 @@ func lookupOrSay(name string, stderr io.Writer) (Scenario, bool) {
 
 // startForCommand starts the fake for sc with this binary's example tenant; on failure it
 // reports to stderr and returns the exit code.
-func startForCommand(sc Scenario, addr string, stderr io.Writer) (*Fake, int) {
+func startForCommand(sc Scenario, addr, publicHost string, stderr io.Writer) (*Fake, int) {
 	self, err := executable()
 	if err != nil {
 		fmt.Fprintln(stderr, "demo:", err)
 		return nil, action.ExitUnknown
 	}
 	opts := DefaultOptions()
-	opts.Addr = addr
+	opts.Addr, opts.PublicHost = addr, publicHost
 	opts.Launcher = dokploytest.ProcessLauncher{Path: self, Args: []string{TenantCommand}}
 	fake, err := Start(sc, opts)
 	if err != nil {
@@ -295,7 +296,8 @@ func serve(ctx context.Context, e Env) int {
 	fs := flag.NewFlagSet("runtime-identity demo serve", flag.ContinueOnError)
 	fs.SetOutput(e.Stderr)
 	name := fs.String("scenario", "happy", "scenario whose fake Dokploy to serve (see demo --list)")
-	addr := fs.String("addr", "127.0.0.1:0", "loopback address of the fake Dokploy API")
+	addr := fs.String("addr", "127.0.0.1:0", "listen address of the fake Dokploy API; tenant URLs listen on the same host")
+	publicHost := fs.String("public-host", "", "host the printed URLs name instead of the listen host (for a container reaching the fake through a gateway)")
 	if err := fs.Parse(e.Args[1:]); err != nil {
 		return action.ExitConfig
 	}
@@ -303,15 +305,19 @@ func serve(ctx context.Context, e Env) int {
 		fmt.Fprintf(e.Stderr, "demo serve: unexpected argument %q\n", fs.Arg(0))
 		return action.ExitConfig
 	}
-	if err := loopbackAddr(*addr); err != nil {
+	loopback, err := isLoopback(*addr)
+	if err != nil {
 		fmt.Fprintf(e.Stderr, "demo serve: --addr: %v\n", err)
 		return action.ExitConfig
+	}
+	if !loopback {
+		fmt.Fprintf(e.Stderr, "demo serve: listening beyond loopback (%s): anyone who can reach it and holds the printed key can deploy to the fake\n", *addr)
 	}
 	sc, ok := lookupOrSay(*name, e.Stderr)
 	if !ok {
 		return action.ExitConfig
 	}
-	fake, code := startForCommand(sc, *addr, e.Stderr)
+	fake, code := startForCommand(sc, *addr, *publicHost, e.Stderr)
 	if fake == nil {
 		return code
 	}
@@ -342,20 +348,17 @@ func serve(ctx context.Context, e Env) int {
 	return action.ExitOK
 }
 
-// loopbackAddr accepts host:port addresses whose host is a loopback IP or localhost: the fake
-// accepts a key it prints, so it must not listen on a network.
-func loopbackAddr(addr string) error {
+// isLoopback reports whether the host:port address addr listens on loopback only.
+func isLoopback(addr string) (bool, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if host == "localhost" {
-		return nil
+		return true, nil
 	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("%q is not a loopback address", host)
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback(), nil
 }
 
 // untilEOF is closed once r reaches its end; it is nil (never ready) for a nil r or the null

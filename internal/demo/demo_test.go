@@ -253,11 +253,14 @@ func TestRollbackSwitches(t *testing.T) {
 func TestServe(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name string
-		stop func(cancel context.CancelFunc, stdin io.Closer)
+		name       string
+		args       []string
+		wantPrefix string
+		stop       func(cancel context.CancelFunc, stdin io.Closer)
 	}{
-		{name: "end of stdin", stop: func(_ context.CancelFunc, stdin io.Closer) { stdin.Close() }},
-		{name: "signal", stop: func(cancel context.CancelFunc, _ io.Closer) { cancel() }},
+		{name: "end of stdin", wantPrefix: "http://127.0.0.1:", stop: func(_ context.CancelFunc, stdin io.Closer) { stdin.Close() }},
+		{name: "signal, public host", args: []string{"--public-host", "localhost"}, wantPrefix: "http://localhost:",
+			stop: func(cancel context.CancelFunc, _ io.Closer) { cancel() }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -269,7 +272,7 @@ func TestServe(t *testing.T) {
 			var stderr strings.Builder
 			codes := make(chan int, 1)
 			go func() {
-				code := Run(ctx, Env{Args: []string{"serve", "--scenario", "compose"}, Getenv: func(string) string { return "" },
+				code := Run(ctx, Env{Args: append([]string{"serve", "--scenario", "compose"}, tt.args...), Getenv: func(string) string { return "" },
 					Stdin: stdinR, Stdout: stdoutW, Stderr: &stderr})
 				stdoutW.Close()
 				codes <- code
@@ -284,7 +287,8 @@ func TestServe(t *testing.T) {
 				t.Fatalf("JSON line %q: %v", line, err)
 			}
 			if info.Scenario != "compose" || info.ComposeID != ServiceID || info.ApplicationID != "" || info.APIKey != APIKey ||
-				!strings.HasPrefix(info.DokployURL, "http://127.0.0.1:") || info.Inputs["dokploy-compose-id"] != ServiceID {
+				!strings.HasPrefix(info.DokployURL, tt.wantPrefix) || !strings.HasPrefix(info.HealthURL, tt.wantPrefix) ||
+				info.Inputs["dokploy-compose-id"] != ServiceID {
 				t.Errorf("ServeInfo = %+v, want the compose scenario's fake", info)
 			}
 			var one map[string]any
@@ -327,7 +331,6 @@ func TestServeConfigErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{name: "non-loopback address", args: []string{"serve", "--addr", "0.0.0.0:0"}, want: "not a loopback address"},
 		{name: "address without port", args: []string{"serve", "--addr", "127.0.0.1"}, want: "--addr"},
 		{name: "unknown scenario", args: []string{"serve", "--scenario", "nope"}, want: "unknown scenario"},
 		{name: "extra argument", args: []string{"serve", "now"}, want: "unexpected argument"},

@@ -16,15 +16,21 @@ type loopServer struct {
 	done chan struct{}
 }
 
-// listen serves h on addr ("127.0.0.1:0" for a free loopback port).
-func listen(addr string, h http.Handler) (*loopServer, error) {
+// listen serves h on addr ("127.0.0.1:0" for a free loopback port). Its URL names
+// publicHost when that is set, else the address listened on.
+func listen(addr, publicHost string, h http.Handler) (*loopServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	hostPort := ln.Addr().String()
+	if publicHost != "" {
+		_, port, _ := net.SplitHostPort(hostPort)
+		hostPort = net.JoinHostPort(publicHost, port)
+	}
 	l := &loopServer{
 		srv:  &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second},
-		url:  "http://" + ln.Addr().String(),
+		url:  "http://" + hostPort,
 		done: make(chan struct{}),
 	}
 	go func() {

@@ -42,7 +42,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
-
+	"net"
 	"net/http"
 	"sort"
 	"strings"
@@ -57,8 +57,13 @@ const DefaultAPIKey = "dokploytest-key"
 type Options struct {
 	// APIKey is the only x-api-key accepted (default DefaultAPIKey).
 	APIKey string
-	// Addr is the API's listen address (default 127.0.0.1:0, a free loopback port).
+	// Addr is the API's listen address (default 127.0.0.1:0, a free loopback port). Tenant
+	// URLs listen on free ports of the same host.
 	Addr string
+	// PublicHost, when set, is the host URL and TenantURL name instead of the one listened on:
+	// for clients that reach the fake through another address, such as a container action
+	// reaching the runner through its Docker network's gateway.
+	PublicHost string
 	// Validator, when set, checks every request against the Dokploy OpenAPI document.
 	Validator Validator
 	// OnViolation, when set, hears of every contract violation (tests pass a func calling
@@ -112,12 +117,13 @@ type RecordedRequest struct {
 
 // Server is a running fake Dokploy. Create it with New and end it with Close.
 type Server struct {
-	opts      Options
-	api       *loopServer
-	ctx       context.Context
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
-	transport *http.Transport
+	opts       Options
+	api        *loopServer
+	tenantAddr string // where tenant proxies listen
+	ctx        context.Context
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	transport  *http.Transport
 
 	mu         sync.Mutex
 	closed     bool
@@ -166,6 +172,10 @@ func New(opts Options) (*Server, error) {
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:0"
 	}
+	host, _, err := net.SplitHostPort(opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("dokploytest: Addr: %w", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
 		opts:      opts,
@@ -183,9 +193,10 @@ func New(opts Options) (*Server, error) {
 		environments: map[string]*environment{},
 		rollbacks:    map[string]*rollbackRecord{},
 		foreign:      map[string]*service{},
+		tenantAddr:   net.JoinHostPort(host, "0"),
 	}
 	s.environmentLocked(DefaultEnvironmentID, DefaultProjectID)
-	api, err := listen(opts.Addr, http.HandlerFunc(s.serveAPI))
+	api, err := listen(opts.Addr, opts.PublicHost, http.HandlerFunc(s.serveAPI))
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("dokploytest: %w", err)

@@ -30,7 +30,7 @@ type tenant struct {
 
 func newTenant(s *Server) (*tenant, error) {
 	t := &tenant{s: s, proxies: map[Backend]*httputil.ReverseProxy{}, active: map[Backend]int{}, retired: map[Backend]bool{}}
-	srv, err := listen("127.0.0.1:0", http.HandlerFunc(t.serve))
+	srv, err := listen(s.tenantAddr, s.opts.PublicHost, http.HandlerFunc(t.serve))
 	if err != nil {
 		return nil, err
 	}
