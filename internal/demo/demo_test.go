@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/launchplane/runtime-identity/examples/generic-web/app"
+	"github.com/launchplane/runtime-identity/internal/contracttest"
 	"github.com/launchplane/runtime-identity/internal/dokploy/dokploytest"
 )
 
@@ -98,7 +99,7 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// fastOptions keep the tests short.
+// fastOptions keep the tests short and check every request against Dokploy's contract.
 func fastOptions(t *testing.T) dokploytest.Options {
 	t.Helper()
 	self, err := os.Executable()
@@ -108,6 +109,8 @@ func fastOptions(t *testing.T) dokploytest.Options {
 	o := DefaultOptions()
 	o.RowDelay, o.RunDuration, o.StaleWindow, o.MixedWindow = 50*time.Millisecond, 50*time.Millisecond, 0, 0
 	o.Launcher = dokploytest.ProcessLauncher{Path: self, Args: []string{TenantCommand}, StopTimeout: 3 * time.Second}
+	o.Validator = contracttest.Load(t, contracttest.Dokploy)
+	o.OnViolation = func(msg string) { t.Errorf("%s", msg) }
 	return o
 }
 

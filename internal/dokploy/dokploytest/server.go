@@ -211,8 +211,9 @@ func (s *Server) URL() string { return s.api.url }
 // APIKey is the accepted key.
 func (s *Server) APIKey() string { return s.opts.APIKey }
 
-// Start launches each service's first backend with its current env, so a tenant serves
-// before any deploy. Services added later start when added.
+// Start launches each service's first backend with its current env (references resolved; an
+// unresolved one is an error), so a tenant serves before any deploy. Services added later
+// start when added.
 func (s *Server) Start() error {
 	s.mu.Lock()
 	if s.started {
