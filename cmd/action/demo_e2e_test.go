@@ -38,10 +38,9 @@ func TestDemoCommand(t *testing.T) {
 	if !strings.Contains(stderr, "Dokploy API calls: ") {
 		t.Errorf("demo does not report the Dokploy API calls:\n%s", stderr)
 	}
-	for _, s := range demo.Secrets() {
-		if strings.Contains(stdout, s) || strings.Contains(stderr, s) {
-			t.Errorf("the demo printed the planted secret %q", s)
-		}
+	// The binary planted its own random values; each holds the marker.
+	if strings.Contains(stdout, demo.SecretMarker) || strings.Contains(stderr, demo.SecretMarker) {
+		t.Errorf("the demo printed a planted secret (text containing %q)", demo.SecretMarker)
 	}
 	code, stdout, _ = run("demo", "--list")
 	if code != 0 || strings.Count(stdout, "\n") != len(demo.Scenarios) {

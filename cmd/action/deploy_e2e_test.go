@@ -22,8 +22,8 @@ func startScenario(t *testing.T, name string) *demo.Fake {
 	}
 	opts := demo.DefaultOptions()
 	opts.Launcher = dokploytest.ProcessLauncher{Path: binary, Args: []string{demo.TenantCommand}}
-	opts.Spec = contracttest.Load(t, contracttest.Dokploy)
-	opts.T = t
+	opts.Validator = contracttest.Load(t, contracttest.Dokploy)
+	opts.OnViolation = func(msg string) { t.Errorf("%s", msg) }
 	f, err := demo.Start(sc, opts)
 	if err != nil {
 		t.Fatal(err)

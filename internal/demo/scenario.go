@@ -4,6 +4,8 @@
 package demo
 
 import (
+	"crypto/rand"
+	"net/url"
 	"strings"
 	"time"
 
@@ -13,34 +15,106 @@ import (
 // TenantCommand is the hidden command of the action binary that runs the example tenant.
 const TenantCommand = "__tenant"
 
+// ServiceID is the id of the demo's target service.
+const ServiceID = "app-shop-1"
+
+// SecretMarker is part of every planted secret value, so a test can scan the output of another
+// process (which planted its own values) for any of them.
+const SecretMarker = "Planted"
+
 // Planted secrets: the target's env, build args, build secrets and registry password carry them,
-// and no output of the program may ever show one.
-const (
-	SecretDatabaseURL = "postgres://shop:Pl4nted-DB-Passw0rd@db.internal:5432/shop"
-	SecretStripeKey   = "sk_live_PlantedStripeKey0000000000001"
-	SecretNPMToken    = "npm_PlantedBuildArgToken000000000001"
-	SecretBuildSecret = "PlantedBuildSecretValue-0001"
-	SecretRegistry    = "PlantedRegistryPassw0rd-0001"
-	SecretMultiline   = "-----BEGIN PRIVATE KEY-----\nPlantedMultilineSecretLine1\nPlantedMultilineSecretLine2\n-----END PRIVATE KEY-----"
-	APIKey            = "dokploy-PlantedApiKey-000000000001"
-	ServiceID         = "app-shop-1"
+// and no output of the program may ever show one. They are made at start-up from random parts,
+// so the binary holds no secret-looking literal (no token prefix, no private key block, no URL
+// with a password); each holds SecretMarker.
+var (
+	SecretDatabaseURL string // a URL with a password (dbPassword)
+	SecretStripeKey   string
+	SecretNPMToken    string
+	SecretBuildSecret string
+	SecretRegistry    string
+	SecretMultiline   string // a private key block
+	// APIKey is the demo's Dokploy API key.
+	APIKey string
+
+	// SecretRollbackRegistry is the rollback registry's password, planted only in scenarios
+	// with Rollbacks (see SecretsFor).
+	SecretRollbackRegistry string
+	// SecretProjectToken and SecretEnvironmentToken are the project and environment env values
+	// the target's env references in scenarios with References (see SecretsFor).
+	SecretProjectToken, SecretEnvironmentToken string
+
+	dbPassword string
 )
 
-// Secrets lists every planted secret value, multi-line ones split per line as well.
+func init() {
+	p := plant()
+	SecretDatabaseURL, SecretStripeKey, SecretNPMToken = p.databaseURL, p.stripeKey, p.npmToken
+	SecretBuildSecret, SecretRegistry, SecretMultiline, APIKey = p.buildSecret, p.registry, p.multiline, p.apiKey
+	SecretRollbackRegistry, SecretProjectToken, SecretEnvironmentToken = p.rollbackRegistry, p.projectToken, p.environmentToken
+	dbPassword = p.dbPassword
+}
+
+// planted is one set of planted values.
+type planted struct {
+	databaseURL, dbPassword, stripeKey, npmToken, buildSecret, registry, multiline, apiKey string
+	rollbackRegistry, projectToken, environmentToken                                       string
+}
+
+// plant makes a set of planted values from crypto/rand.
+func plant() planted {
+	r := func() string { return SecretMarker + rand.Text()[:16] }
+	var p planted
+	p.dbPassword = r()
+	p.databaseURL = (&url.URL{
+		Scheme: "postgres", User: url.UserPassword("shop", p.dbPassword), Host: "db.internal:5432", Path: "/shop",
+	}).String()
+	// Prefixes are joined at run time so they never appear whole in the binary.
+	p.stripeKey = strings.Join([]string{"sk", "live", r()}, "_")
+	p.npmToken = strings.Join([]string{"npm", r()}, "_")
+	p.buildSecret = r()
+	p.registry = r()
+	dashes := strings.Repeat("-", 5)
+	block := func(word string) string { return dashes + word + " PRIVATE KEY" + dashes }
+	p.multiline = strings.Join([]string{block("BEGIN"), r(), r(), block("END")}, "\n")
+	p.apiKey = "dokploy-" + r()
+	p.rollbackRegistry = r()
+	p.projectToken = r()
+	p.environmentToken = r()
+	return p
+}
+
+// Secrets lists every value planted in every scenario, multi-line ones split per line as well.
 func Secrets() []string {
-	out := []string{SecretDatabaseURL, SecretStripeKey, SecretNPMToken, SecretBuildSecret, SecretRegistry, APIKey, "Pl4nted-DB-Passw0rd"}
+	out := []string{SecretDatabaseURL, SecretStripeKey, SecretNPMToken, SecretBuildSecret, SecretRegistry, APIKey, dbPassword}
 	for _, l := range strings.Split(SecretMultiline, "\n") {
-		if strings.Contains(l, "Planted") {
+		if strings.Contains(l, SecretMarker) {
 			out = append(out, l)
 		}
 	}
 	return out
 }
 
+// SecretsFor lists the values planted in sc: Secrets plus those its switches add.
+func SecretsFor(sc Scenario) []string {
+	out := Secrets()
+	if sc.Rollbacks && !sc.Compose {
+		out = append(out, SecretRollbackRegistry)
+	}
+	if sc.References {
+		out = append(out, SecretProjectToken, SecretEnvironmentToken)
+	}
+	return out
+}
+
 // initialEnv is the target's env before the run: comments, quoting, export, a multi-line value,
-// a tenant-owned LAUNCHPLANE_* key and the previous deployment's identity.
-func initialEnv(oldIdentityJSON string) string {
-	return "# shop production\n" +
+// a tenant-owned LAUNCHPLANE_* key and the previous deployment's identity; with references,
+// also two values pulled in from the project's and the environment's env.
+func initialEnv(oldIdentityJSON string, references bool) string {
+	refs := ""
+	if references {
+		refs = "PAYMENTS_TOKEN=${{project.TOKEN}}\nSEARCH_TOKEN=${{environment.TOKEN}}\n"
+	}
+	return "# shop production\n" + refs +
 		"DATABASE_URL=" + SecretDatabaseURL + "\n" +
 		"export STRIPE_KEY='" + SecretStripeKey + "'\n" +
 		"TLS_KEY=\"" + SecretMultiline + "\"\n" +
@@ -58,6 +132,14 @@ type Scenario struct {
 	Compose     bool
 	Replicas    int
 	ComposeFile string
+	// Rollbacks gives the application rollbacks (rollbackActive and a rollback registry whose
+	// password is SecretRollbackRegistry) and one earlier done deployment, of the previous
+	// identity, with a rollback record: what a verified rollback returns to.
+	Rollbacks bool
+	// References makes the target's env pull two values in by reference, ${{project.TOKEN}}
+	// and ${{environment.TOKEN}}, which the project's and environment's env hold
+	// (SecretProjectToken, SecretEnvironmentToken); Dokploy returns both in one's relations.
+	References bool
 	// Options adjusts the fake's timings.
 	Options func(*dokploytest.Options)
 	// Arm injects the scenario's fault once the fake is started.

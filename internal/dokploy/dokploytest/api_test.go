@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -313,11 +314,16 @@ func TestCountersAndRecording(t *testing.T) {
 }
 
 // TestViolationRecording shows that a request the contract rejects is flagged even when the
-// fake itself would accept it, and that Options.T hears of it.
+// fake itself would accept it, and that Options.OnViolation hears of it.
 func TestViolationRecording(t *testing.T) {
 	t.Parallel()
-	rec := &recordingTB{TB: t}
-	s, _ := newServer(t, setup{tb: rec})
+	var mu sync.Mutex
+	var heard []string
+	s, _ := newServer(t, setup{onViolation: func(msg string) {
+		mu.Lock()
+		defer mu.Unlock()
+		heard = append(heard, msg)
+	}})
 	addDefaultApp(s)
 	// appName breaks the contract's pattern; the fake strips appName, so only the contract catches it.
 	r := call(t, s, "POST", "compose.update", nil, map[string]any{"composeId": "cmp1", "appName": "has space"})
@@ -331,23 +337,16 @@ func TestViolationRecording(t *testing.T) {
 	if strings.Contains(v[0], "has space") {
 		t.Errorf("violation %q repeats the rejected value", v[0])
 	}
-	if len(rec.errors) != 1 {
-		t.Errorf("T.Errorf calls = %d, want 1", len(rec.errors))
+	mu.Lock()
+	if len(heard) != 1 || heard[0] != v[0] {
+		t.Errorf("OnViolation heard %q, want the one violation %q", heard, v[0])
 	}
+	mu.Unlock()
 	// A valid request adds nothing.
 	call(t, s, "GET", "compose.one", q("composeId", "cmp1"), nil)
 	if got := len(s.Violations()); got != 1 {
 		t.Errorf("len(Violations()) after a valid request = %d, want 1", got)
 	}
-}
-
-type recordingTB struct {
-	testing.TB
-	errors []string
-}
-
-func (r *recordingTB) Errorf(format string, args ...any) {
-	r.errors = append(r.errors, format)
 }
 
 func TestReadLogsIsPlainString(t *testing.T) {

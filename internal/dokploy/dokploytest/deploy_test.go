@@ -389,17 +389,6 @@ func TestFaultErrorKeepsOldBackend(t *testing.T) {
 	}
 }
 
-func TestUnresolvedReferenceFailsDeploy(t *testing.T) {
-	t.Parallel()
-	s, _ := newServer(t, setup{})
-	s.AddApplication(App{ID: "app1", Env: "A=${{project.MISSING}}"})
-	deploy(t, s, "app1")
-	eventually(t, "an error row", func() bool {
-		rs := rows(t, s, kindApplication, "app1")
-		return len(rs) == 1 && rs[0]["status"] == "error"
-	})
-}
-
 // TestCloseStopsEverything checks Close leaves no process, proxy or API listening.
 func TestCloseStopsEverything(t *testing.T) {
 	t.Parallel()

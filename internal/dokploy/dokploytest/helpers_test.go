@@ -46,31 +46,42 @@ func (l *tenantLauncher) processes() []*Process {
 }
 
 type setup struct {
-	noT     bool       // record violations without failing the test
-	tb      testing.TB // replaces t as Options.T
-	process bool       // launch real tenant processes
-	opts    Options
+	noT         bool             // record violations without failing the test
+	onViolation func(msg string) // replaces failing the test as Options.OnViolation
+	process     bool             // launch real tenant processes
+	opts        Options
 }
 
 // newServer starts a fake validated against the contract; it is closed when the test ends.
 func newServer(t *testing.T, st setup) (*Server, *tenantLauncher) {
 	t.Helper()
 	o := st.opts
-	o.Spec = contracttest.Load(t, contracttest.Dokploy)
+	o.Validator = contracttest.Load(t, contracttest.Dokploy)
 	if !st.noT {
-		o.T = t
+		o.OnViolation = func(msg string) { t.Errorf("%s", msg) }
 	}
-	if st.tb != nil {
-		o.T = st.tb
+	if st.onViolation != nil {
+		o.OnViolation = st.onViolation
 	}
 	var l *tenantLauncher
 	if st.process {
 		l = &tenantLauncher{}
 		o.Launcher = l
 	}
-	s := New(o)
+	s, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(s.Close)
 	return s, l
+}
+
+// must fails the test on a setup error.
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 type response struct {

@@ -2,6 +2,7 @@ package dokploytest
 
 import (
 	"net/http"
+	"sort"
 	"strings"
 )
 
@@ -24,7 +25,9 @@ var (
 		"application.one": {http.MethodGet, []field{{name: "applicationId", kind: kString, min: intp(1)}},
 			func(s *Server, in map[string]any) (any, *trpcError) {
 				return s.withService(kindApplication, in["applicationId"], func(svc *service) (any, *trpcError) {
-					return s.appJSON(svc), nil
+					out := s.appJSON(svc)
+					svc.afterRead()
+					return out, nil
 				})
 			}},
 		"application.saveEnvironment": {http.MethodPost, []field{
@@ -80,7 +83,9 @@ var (
 		"compose.one": {http.MethodGet, []field{{name: "composeId", kind: kString, min: intp(1)}},
 			func(s *Server, in map[string]any) (any, *trpcError) {
 				return s.withService(kindCompose, in["composeId"], func(svc *service) (any, *trpcError) {
-					return s.composeJSON(svc), nil
+					out := s.composeJSON(svc)
+					svc.afterRead()
+					return out, nil
 				})
 			}},
 		"compose.update": {http.MethodPost, []field{
@@ -122,13 +127,13 @@ var (
 		"deployment.all": {http.MethodGet, []field{{name: "applicationId", kind: kString, min: intp(1)}},
 			func(s *Server, in map[string]any) (any, *trpcError) {
 				return s.withService(kindApplication, in["applicationId"], func(svc *service) (any, *trpcError) {
-					return rowsJSON(sortedRows(svc.rows)), nil
+					return rowsJSON(s.listRowsLocked(svc)), nil
 				})
 			}},
 		"deployment.allByCompose": {http.MethodGet, []field{{name: "composeId", kind: kString, min: intp(1)}},
 			func(s *Server, in map[string]any) (any, *trpcError) {
 				return s.withService(kindCompose, in["composeId"], func(svc *service) (any, *trpcError) {
-					return rowsJSON(sortedRows(svc.rows)), nil
+					return rowsJSON(s.listRowsLocked(svc)), nil
 				})
 			}},
 		"deployment.readLogs": {http.MethodGet, []field{
@@ -150,6 +155,14 @@ var (
 			}
 			return strings.Join(lines, "\n"), nil
 		}},
+		"deployment.allByType": {http.MethodGet, []field{
+			{name: "id", kind: kString, min: intp(1)},
+			{name: "type", kind: kEnum, values: deploymentTypes},
+		}, allByTypeProcedure},
+		"rollback.rollback":  {http.MethodPost, []field{{name: "rollbackId", kind: kString, min: intp(1)}}, rollbackProcedure},
+		"rollback.delete":    {http.MethodPost, []field{{name: "rollbackId", kind: kString, min: intp(1)}}, rollbackDeleteProcedure},
+		"application.search": {http.MethodGet, searchFields(kindApplication), searchProcedure(kindApplication)},
+		"compose.search":     {http.MethodGet, searchFields(kindCompose), searchProcedure(kindCompose)},
 		"deployment.queueList": {http.MethodGet, nil, func(s *Server, _ map[string]any) (any, *trpcError) {
 			s.mu.Lock()
 			defer s.mu.Unlock()
@@ -217,46 +230,79 @@ func rowsJSON(rows []*row) []any {
 
 // rowsUnordered lists rows as one's deployments relation does: in no promised order (here,
 // oldest first, unlike deployment.all).
-func rowsUnordered(rows []*row) []any { return rowsJSON(rows) }
+func (s *Server) rowsUnorderedLocked(svc *service) []any {
+	rows := s.listRowsLocked(svc)
+	sort.SliceStable(rows, func(a, b int) bool { return rows[a].seq < rows[b].seq })
+	return rowsJSON(rows)
+}
 
-func environmentJSON() map[string]any {
+// environmentJSONLocked is the environment relation of a service, with its project, as
+// Dokploy's findApplicationById and findComposeById load it (environment: {with: {project:
+// true}}; Dokploy/dokploy packages/server/src/services/application.ts at
+// 0015f081df77f52d195abfa827a2ac8e626684e5, and compose.ts). The columns follow
+// packages/server/src/db/schema/environment.ts (1fcf16fa1d720dcf845fecccbe33b538c4245548) and
+// project.ts (010a6e2a7627954b72e6632524db4d2c045d95a0); both carry the env that the service's
+// references read. s.mu must be held.
+func (s *Server) environmentJSONLocked(id string) map[string]any {
+	e := s.environments[id]
+	if e == nil {
+		return nil
+	}
+	p := s.projects[e.projectID]
+	description := any(nil)
+	if e.id == DefaultEnvironmentID {
+		description = "Production environment"
+	}
 	return map[string]any{
-		"environmentId": "env-production",
-		"name":          "production",
-		"description":   "Production environment",
-		"env":           "",
-		"projectId":     "project-1",
+		"environmentId": e.id,
+		"name":          e.name,
+		"description":   description,
+		"createdAt":     e.createdAt,
+		"env":           e.env,
+		"projectId":     e.projectID,
+		"isDefault":     e.isDefault,
 		"project": map[string]any{
-			"projectId":      "project-1",
-			"name":           "launchplane",
+			"projectId":      p.id,
+			"name":           p.name,
 			"description":    nil,
-			"env":            "",
+			"createdAt":      p.createdAt,
+			"env":            p.env,
 			"organizationId": "org-1",
 		},
 	}
 }
 
+// registryJSON is a registry row, password included (older Dokploy versions return it from
+// one, and rollback snapshots hold it).
+func registryJSON(id, password string) map[string]any {
+	return map[string]any{
+		"registryId":   id,
+		"registryName": "registry",
+		"imagePrefix":  nil,
+		"username":     "deploy",
+		"password":     password,
+		"registryUrl":  "registry.example.com",
+		"registryType": "cloud",
+	}
+}
+
 // appJSON is application.one's answer; s.mu must be held.
 func (s *Server) appJSON(svc *service) map[string]any {
-	var registry any
-	registryID := any(nil)
+	var registry, rollbackRegistry any
+	registryID, rollbackRegistryID := any(nil), any(nil)
 	if svc.registryPassword != "" {
 		registryID = "registry-" + svc.id
-		registry = map[string]any{
-			"registryId":   registryID,
-			"registryName": "registry",
-			"imagePrefix":  nil,
-			"username":     "deploy",
-			"password":     svc.registryPassword,
-			"registryUrl":  "registry.example.com",
-			"registryType": "cloud",
-		}
+		registry = registryJSON("registry-"+svc.id, svc.registryPassword)
+	}
+	if svc.rollbackRegistryPassword != "" {
+		rollbackRegistryID = "rollback-registry-" + svc.id
+		rollbackRegistry = registryJSON("rollback-registry-"+svc.id, svc.rollbackRegistryPassword)
 	}
 	return map[string]any{
 		"applicationId":        svc.id,
 		"name":                 svc.name,
 		"appName":              svc.appName,
-		"description":          nil,
+		"description":          svc.description.json(),
 		"env":                  svc.env.json(),
 		"previewEnv":           nil,
 		"buildArgs":            svc.buildArgs.json(),
@@ -266,21 +312,26 @@ func (s *Server) appJSON(svc *service) map[string]any {
 		"replicas":             svc.replicas,
 		"applicationStatus":    svc.status,
 		"sourceType":           svc.sourceType,
+		"repository":           svc.repository.json(),
+		"owner":                svc.owner.json(),
 		"buildType":            "dockerfile",
-		"dockerImage":          nil,
+		"dockerImage":          svc.dockerIm.json(),
 		"registryId":           registryID,
+		"rollbackActive":       svc.rollbackActive,
+		"rollbackRegistryId":   rollbackRegistryID,
 		"serverId":             nil,
-		"environmentId":        "env-production",
+		"environmentId":        svc.environmentID,
 		"createdAt":            svc.createdAt,
 		"domains":              []any{},
 		"mounts":               []any{},
 		"ports":                []any{},
 		"redirects":            []any{},
 		"security":             []any{},
-		"deployments":          rowsUnordered(svc.rows),
+		"deployments":          s.rowsUnorderedLocked(svc),
 		"registry":             registry,
 		"buildRegistry":        nil,
-		"environment":          environmentJSON(),
+		"rollbackRegistry":     rollbackRegistry,
+		"environment":          s.environmentJSONLocked(svc.environmentID),
 		"server":               nil,
 		"previewDeployments":   []any{},
 		"hasGitProviderAccess": true,
@@ -293,7 +344,7 @@ func (s *Server) composeRow(svc *service) map[string]any {
 		"composeId":     svc.id,
 		"name":          svc.name,
 		"appName":       svc.appName,
-		"description":   nil,
+		"description":   svc.description.json(),
 		"env":           svc.env.json(),
 		"composeFile":   svc.composeFile,
 		"createEnvFile": svc.createEnvFile,
@@ -302,7 +353,7 @@ func (s *Server) composeRow(svc *service) map[string]any {
 		"sourceType":    svc.sourceType,
 		"composePath":   "./docker-compose.yml",
 		"serverId":      nil,
-		"environmentId": "env-production",
+		"environmentId": svc.environmentID,
 		"createdAt":     svc.createdAt,
 	}
 }
@@ -312,8 +363,8 @@ func (s *Server) composeJSON(svc *service) map[string]any {
 	m := s.composeRow(svc)
 	m["domains"] = []any{}
 	m["mounts"] = []any{}
-	m["deployments"] = rowsUnordered(svc.rows)
-	m["environment"] = environmentJSON()
+	m["deployments"] = s.rowsUnorderedLocked(svc)
+	m["environment"] = s.environmentJSONLocked(svc.environmentID)
 	m["server"] = nil
 	m["backups"] = []any{}
 	m["hasGitProviderAccess"] = true

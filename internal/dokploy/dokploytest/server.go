@@ -8,16 +8,29 @@
 // then a row already running, then done or error), rows newest first capped at 10 (+1),
 // title overwrite on git deploys, queueList, readLogs as a plain string, and unknown statuses.
 //
+// Beyond that list it has what Dokploy does around a deployment: one returns the service's
+// environment and project with their env, and the env a tenant gets has its ${{project.KEY}},
+// ${{environment.KEY}} and ${{KEY}} references resolved (an unresolved one fails the
+// deployment); application.search and compose.search find services by name; applications with
+// rollbacks on record a snapshot per deployment, deployment.allByType shows it, and
+// rollback.rollback restarts the tenant with it at once (rollback.delete removes it).
+//
 // Deploying really restarts a tenant: each service has a stable loopback tenant URL, a reverse
 // proxy in front of the service's backends. A deployment launches a new backend with the env
 // held when it was triggered, marks the row done, keeps serving the old backend for
 // Options.StaleWindow, alternates old and new for Options.MixedWindow when the service has
-// more than one replica, and then serves only the new one and stops the old.
+// more than one replica, and then serves only the new one and stops the old once the requests
+// it is answering end.
 //
-// Every request is checked against Dokploy's OpenAPI document when Options.Spec is set; a
-// request that does not fit is recorded (Violations) and reported through Options.T. The fake
-// then answers it as Dokploy would when Dokploy would reject it too (401, 404, 415, 400 with
-// zod issues); otherwise it answers 400 with a message naming the contract violation.
+// Every request is checked against Dokploy's OpenAPI document when Options.Validator is set
+// (tests pass a *contracttest.Spec); a request that does not fit is recorded (Violations) and
+// reported through Options.OnViolation. The fake then answers it as Dokploy would when Dokploy
+// would reject it too (401, 404, 415, 400 with zod issues); otherwise it answers 400 with a
+// message naming the contract violation.
+//
+// The fake is production code: the demo in the shipped binary runs it. It therefore imports no
+// test support (no testing, no httptest, no contract validator); it listens with net.Listen on
+// loopback and serves with http.Server.
 //
 // Faults are switched on by methods that are safe for concurrent use.
 package dokploytest
@@ -29,15 +42,12 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync"
-	"testing"
 	"time"
-
-	"github.com/launchplane/runtime-identity/internal/contracttest"
 )
 
 // DefaultAPIKey is the key the fake accepts when Options.APIKey is empty.
@@ -47,10 +57,18 @@ const DefaultAPIKey = "dokploytest-key"
 type Options struct {
 	// APIKey is the only x-api-key accepted (default DefaultAPIKey).
 	APIKey string
-	// Spec, when set, validates every request against the Dokploy OpenAPI document.
-	Spec *contracttest.Spec
-	// T, when set, gets an Errorf for every contract violation.
-	T testing.TB
+	// Addr is the API's listen address (default 127.0.0.1:0, a free loopback port). Tenant
+	// URLs listen on free ports of the same host.
+	Addr string
+	// PublicHost, when set, is the host URL and TenantURL name instead of the one listened on:
+	// for clients that reach the fake through another address, such as a container action
+	// reaching the runner through its Docker network's gateway.
+	PublicHost string
+	// Validator, when set, checks every request against the Dokploy OpenAPI document.
+	Validator Validator
+	// OnViolation, when set, hears of every contract violation (tests pass a func calling
+	// t.Errorf). The message never holds a request value.
+	OnViolation func(msg string)
 	// Launcher starts tenant processes. Nil: deployments run without backends and tenant URLs
 	// answer 503.
 	Launcher Launcher
@@ -78,6 +96,16 @@ type Options struct {
 	Now func() time.Time
 }
 
+// Validator checks one request against an API contract. *contracttest.Spec implements it; the
+// interface keeps the validator, and its dependencies, out of the code the binary links.
+type Validator interface {
+	// ValidateRequest reports why r, whose body is body, does not fit the contract (nil when
+	// it fits). r.Body is not read.
+	ValidateRequest(r *http.Request, body []byte) error
+	// HasOperation reports whether the contract defines method on path.
+	HasOperation(method, path string) bool
+}
+
 // RecordedRequest is one API request as received, for leak and call-count tests.
 type RecordedRequest struct {
 	Method string
@@ -89,12 +117,13 @@ type RecordedRequest struct {
 
 // Server is a running fake Dokploy. Create it with New and end it with Close.
 type Server struct {
-	opts      Options
-	api       *httptest.Server
-	ctx       context.Context
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
-	transport *http.Transport
+	opts       Options
+	api        *loopServer
+	tenantAddr string // where tenant proxies listen
+	ctx        context.Context
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	transport  *http.Transport
 
 	mu         sync.Mutex
 	closed     bool
@@ -113,10 +142,18 @@ type Server struct {
 	faults     faults
 	backends   map[Backend]bool
 	denied     map[string]bool
+	hidden     map[string]bool // left out of search (Dokploy issue #5361)
+
+	projects     map[string]*project
+	environments map[string]*environment
+	rollbacks    map[string]*rollbackRecord
+	rollbackSeq  int
+	foreign      map[string]*service // by kind: the owner of leaked rows
 }
 
-// New starts a fake Dokploy on a loopback port. Add services, then call Start.
-func New(opts Options) *Server {
+// New starts a fake Dokploy listening on Options.Addr (a free loopback port by default). Add
+// services, then call Start; Close ends it.
+func New(opts Options) (*Server, error) {
 	if opts.APIKey == "" {
 		opts.APIKey = DefaultAPIKey
 	}
@@ -132,6 +169,13 @@ func New(opts Options) *Server {
 	if opts.LaunchTimeout == 0 {
 		opts.LaunchTimeout = 15 * time.Second
 	}
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:0"
+	}
+	host, _, err := net.SplitHostPort(opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("dokploytest: Addr: %w", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
 		opts:      opts,
@@ -143,19 +187,33 @@ func New(opts Options) *Server {
 		calls:     map[string]int{},
 		backends:  map[Backend]bool{},
 		denied:    map[string]bool{},
+		hidden:    map[string]bool{},
+
+		projects:     map[string]*project{},
+		environments: map[string]*environment{},
+		rollbacks:    map[string]*rollbackRecord{},
+		foreign:      map[string]*service{},
+		tenantAddr:   net.JoinHostPort(host, "0"),
 	}
-	s.api = httptest.NewServer(http.HandlerFunc(s.serveAPI))
-	return s
+	s.environmentLocked(DefaultEnvironmentID, DefaultProjectID)
+	api, err := listen(opts.Addr, opts.PublicHost, http.HandlerFunc(s.serveAPI))
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("dokploytest: %w", err)
+	}
+	s.api = api
+	return s, nil
 }
 
 // URL is the instance base URL (the API lives under URL()+"/api/").
-func (s *Server) URL() string { return s.api.URL }
+func (s *Server) URL() string { return s.api.url }
 
 // APIKey is the accepted key.
 func (s *Server) APIKey() string { return s.opts.APIKey }
 
-// Start launches each service's first backend with its current env, so a tenant serves
-// before any deploy. Services added later start when added.
+// Start launches each service's first backend with its current env (references resolved; an
+// unresolved one is an error), so a tenant serves before any deploy. Services added later
+// start when added.
 func (s *Server) Start() error {
 	s.mu.Lock()
 	if s.started {
@@ -181,9 +239,12 @@ func (s *Server) startService(svc *service) error {
 		return nil
 	}
 	s.mu.Lock()
-	env := svc.processEnv()
+	vars, err := s.processEnvLocked(svc)
 	s.mu.Unlock()
-	b, err := s.launch(env)
+	if err != nil {
+		return fmt.Errorf("dokploytest: start %s: %w", svc.id, err)
+	}
+	b, err := s.launch(envList(vars))
 	if err != nil {
 		return fmt.Errorf("dokploytest: start %s: %w", svc.id, err)
 	}
@@ -218,6 +279,17 @@ func (s *Server) stopBackend(b Backend) {
 	s.mu.Unlock()
 }
 
+// enter registers a request handler Close waits for; after Close it reports false.
+func (s *Server) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	return true
+}
+
 // goAsync runs f in a goroutine Close waits for; after Close it does nothing.
 func (s *Server) goAsync(f func()) bool {
 	s.mu.Lock()
@@ -243,7 +315,7 @@ func (s *Server) Close() {
 	s.closed = true
 	s.mu.Unlock()
 	s.cancel()
-	s.api.Close()
+	s.api.close()
 	s.wg.Wait()
 	s.mu.Lock()
 	var tenants []*tenant
@@ -314,8 +386,8 @@ func (s *Server) violate(msg string) {
 	s.mu.Lock()
 	s.violations = append(s.violations, msg)
 	s.mu.Unlock()
-	if s.opts.T != nil {
-		s.opts.T.Errorf("%s", msg)
+	if s.opts.OnViolation != nil {
+		s.opts.OnViolation(msg)
 	}
 }
 
@@ -378,6 +450,11 @@ func accessDenied() *trpcError {
 	return &trpcError{status: http.StatusUnauthorized, code: "UNAUTHORIZED", message: "You don't have access to this service"}
 }
 
+// internalError is tRPC's answer to an exception that is not a TRPCError.
+func internalError() *trpcError {
+	return &trpcError{status: http.StatusInternalServerError, code: "INTERNAL_SERVER_ERROR", message: "Internal server error"}
+}
+
 func badInput(issues []zodIssue) *trpcError {
 	return &trpcError{status: http.StatusBadRequest, code: "BAD_REQUEST", message: "Input validation failed", issues: issues}
 }
@@ -400,6 +477,12 @@ func writeJSON(w http.ResponseWriter, status int, v any, charset bool) {
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	// Close waits for every handler; after Close nothing is served.
+	if !s.enter() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"message": "Service unavailable", "code": "INTERNAL_SERVER_ERROR"}, false)
+		return
+	}
+	defer s.wg.Done()
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 16<<20))
 	op := strings.TrimPrefix(r.URL.Path, "/api/")
 	isAPI := strings.HasPrefix(r.URL.Path, "/api/") && op != ""
@@ -416,8 +499,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		s.writes++
 	}
+	stall := s.faults.stallFrom > 0 && n >= s.faults.stallFrom
 	fail5xx := false
-	if s.faults.fail5xx > 0 {
+	if !stall && s.faults.fail5xx > 0 {
 		s.faults.fail5xx--
 		fail5xx = true
 	}
@@ -425,9 +509,20 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	unauthorized := s.faults.unauthorizedFrom > 0 && n >= s.faults.unauthorizedFrom
 	s.mu.Unlock()
 
+	if stall {
+		// A Dokploy that stopped answering: hold the request until the client gives up or the
+		// fake closes, and answer nothing.
+		select {
+		case <-r.Context().Done():
+		case <-s.ctx.Done():
+		}
+		// Drop the connection without a status line, as a dead server does.
+		panic(http.ErrAbortHandler)
+	}
+
 	contractErr := ""
-	if s.opts.Spec != nil {
-		if err := s.opts.Spec.ValidateRequest(r, body); err != nil {
+	if s.opts.Validator != nil {
+		if err := s.opts.Validator.ValidateRequest(r, body); err != nil {
 			contractErr = err.Error()
 			s.violate(fmt.Sprintf("dokploytest: request %d (%s %s) violates the OpenAPI contract: %v", n, r.Method, r.URL.Path, err))
 		}
@@ -438,7 +533,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if fail5xx {
-		writeJSON(w, http.StatusInternalServerError, (&trpcError{status: 500, code: "INTERNAL_SERVER_ERROR", message: "Internal server error"}).body(op), false)
+		writeJSON(w, http.StatusInternalServerError, internalError().body(op), false)
 		return
 	}
 	if unauthorized || !s.authorized(r) {
@@ -447,7 +542,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	proc, ok := procedures[op]
 	if !isAPI || !ok || proc.method != r.Method {
-		if isAPI && !ok && s.opts.Spec != nil && s.opts.Spec.HasOperation(r.Method, r.URL.Path) {
+		if isAPI && !ok && s.opts.Validator != nil && s.opts.Validator.HasOperation(r.Method, r.URL.Path) {
 			s.violate(fmt.Sprintf("dokploytest: request %d: %s %s is in the contract but the fake does not implement it", n, r.Method, r.URL.Path))
 		}
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not found", "code": "NOT_FOUND"}, false)

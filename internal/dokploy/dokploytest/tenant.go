@@ -2,7 +2,6 @@ package dokploytest
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"sync"
@@ -13,7 +12,7 @@ import (
 // rollout progresses.
 type tenant struct {
 	s   *Server
-	srv *httptest.Server
+	srv *loopServer
 
 	mu      sync.Mutex
 	current Backend // serving
@@ -24,13 +23,19 @@ type tenant struct {
 	n       uint64
 	timer   *time.Timer
 	proxies map[Backend]*httputil.ReverseProxy
+	active  map[Backend]int  // requests being proxied, by backend
+	retired map[Backend]bool // replaced, to stop once its requests end
 	closed  bool
 }
 
-func newTenant(s *Server) *tenant {
-	t := &tenant{s: s, proxies: map[Backend]*httputil.ReverseProxy{}}
-	t.srv = httptest.NewServer(http.HandlerFunc(t.serve))
-	return t
+func newTenant(s *Server) (*tenant, error) {
+	t := &tenant{s: s, proxies: map[Backend]*httputil.ReverseProxy{}, active: map[Backend]int{}, retired: map[Backend]bool{}}
+	srv, err := listen(s.tenantAddr, s.opts.PublicHost, http.HandlerFunc(t.serve))
+	if err != nil {
+		return nil, err
+	}
+	t.srv = srv
+	return t, nil
 }
 
 // rollout makes b the service's new backend: the old one alone serves for stale, then both
@@ -70,22 +75,52 @@ func (t *tenant) rollout(b Backend, stale, mixed time.Duration, replicas int) {
 	})
 }
 
-// promoteLocked serves pending alone and stops the old backend; t.mu must be held.
+// promoteLocked serves pending alone and stops the old backend once the requests it is
+// answering end, as a start-first rolling update drains the old task; t.mu must be held.
 func (t *tenant) promoteLocked() {
 	old := t.current
 	t.current, t.pending = t.pending, nil
 	t.gen++
 	if old != nil {
-		delete(t.proxies, old)
-		if !t.s.goAsync(func() { t.s.stopBackend(old) }) {
-			go t.s.stopBackend(old)
+		if t.active[old] > 0 {
+			t.retired[old] = true
+			return
 		}
+		t.stopLocked(old)
 	}
 }
 
+// stopLocked stops b in the background; t.mu must be held.
+func (t *tenant) stopLocked(b Backend) {
+	delete(t.proxies, b)
+	delete(t.retired, b)
+	delete(t.active, b)
+	if !t.s.goAsync(func() { t.s.stopBackend(b) }) {
+		go t.s.stopBackend(b)
+	}
+}
+
+// pick chooses the backend for one request and counts the request on it; release ends it.
 func (t *tenant) pick() Backend {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	b := t.pickLocked()
+	if b != nil {
+		t.active[b]++
+	}
+	return b
+}
+
+func (t *tenant) release(b Backend) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.active[b]--
+	if t.active[b] <= 0 && t.retired[b] {
+		t.stopLocked(b)
+	}
+}
+
+func (t *tenant) pickLocked() Backend {
 	if t.pending == nil {
 		return t.current
 	}
@@ -134,6 +169,7 @@ func (t *tenant) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "dokploytest: no backend is serving this service", http.StatusServiceUnavailable)
 		return
 	}
+	defer t.release(b)
 	p := t.proxy(b)
 	if p == nil {
 		http.Error(w, "dokploytest: bad backend URL", http.StatusBadGateway)
@@ -150,6 +186,5 @@ func (t *tenant) close() {
 		t.timer.Stop()
 	}
 	t.mu.Unlock()
-	t.srv.CloseClientConnections()
-	t.srv.Close()
+	t.srv.close()
 }

@@ -2,6 +2,7 @@ package dokploytest
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -21,6 +22,7 @@ type row struct {
 	startedAt   time.Time
 	finishedAt  time.Time
 	log         []string
+	rollbackID  string // "" when the deployment has no rollback record
 }
 
 func (r *row) json() map[string]any {
@@ -42,7 +44,7 @@ func (r *row) json() map[string]any {
 		"errorMessage":        nil,
 		"scheduleId":          nil,
 		"backupId":            nil,
-		"rollbackId":          nil,
+		"rollbackId":          nullString(r.rollbackID),
 		"volumeBackupId":      nil,
 		"buildServerId":       nil,
 	}
@@ -64,13 +66,15 @@ type job struct {
 	description string
 	timestamp   time.Time
 	processedOn time.Time
-	state       string // waiting | active
-	env         []string
-	envErr      string
+	state       string            // waiting | active
+	vars        map[string]string // what the tenant process gets
+	envErr      string            // an unresolved reference: the deployment fails
+	snap        *snapshot         // the rollback snapshot, when rollbacks are on
 
-	lost, stuck bool
-	failLog     *string
-	status      string
+	lost, stuck, hostile bool
+	failLog              func(env map[string]string) string
+	tamper               func(env map[string]string)
+	status               string
 }
 
 func (j *job) json() map[string]any {
@@ -101,6 +105,13 @@ func (j *job) json() map[string]any {
 	return m
 }
 
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
 func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
 func fmtNullTime(t time.Time) any {
@@ -120,17 +131,20 @@ func nanoid() string {
 	return b.String()
 }
 
-// enqueue queues a deployment of svc and starts its worker; s.mu must be held.
+// enqueueLocked queues a deployment of svc and starts its worker; s.mu must be held. The job
+// deploys the env held now.
 func (s *Server) enqueueLocked(svc *service, typ, title, description string) {
 	s.jobSeq++
 	j := &job{
 		seq: s.jobSeq, id: fmt.Sprintf("job-%d", s.jobSeq), svc: svc, typ: typ,
 		title: title, description: description, timestamp: s.now(), state: "waiting",
-		env: svc.processEnv(),
+		snap: s.snapshotLocked(svc),
 	}
-	if strings.Contains(svc.env.s, "${{") {
-		j.envErr = "Invalid environment variable reference: a ${{...}} reference could not be resolved"
+	vars, err := s.processEnvLocked(svc)
+	if err != nil {
+		j.envErr = err.Error()
 	}
+	j.vars = vars
 	f := &s.faults
 	if f.overwriteTitle || (typ == "deploy" && svc.gitSourced()) {
 		f.overwriteTitle = false
@@ -141,6 +155,12 @@ func (s *Server) enqueueLocked(svc *service, typ, title, description string) {
 	j.stuck, f.stickNext = f.stickNext, false
 	j.failLog, f.failNext = f.failNext, nil
 	j.status, f.injectStatus = f.injectStatus, ""
+	j.hostile, f.hostileNext = f.hostileNext, false
+	j.tamper, f.tamperNext = f.tamperNext, nil
+	if f.leakForeign != nil {
+		s.leakForeignRowLocked(svc, *f.leakForeign)
+		f.leakForeign = nil
+	}
 	s.jobs = append(s.jobs, j)
 	if !svc.workerRunning && !s.closed {
 		svc.workerRunning = true
@@ -215,15 +235,19 @@ func (s *Server) run(j *job) {
 		}
 		tail := j.envErr
 		if j.failLog != nil {
-			tail = *j.failLog
+			tail = j.failLog(maps.Clone(j.vars))
 		}
 		s.setRow(r, "error", tail)
 		return
 	}
+	vars := maps.Clone(j.vars)
+	if j.tamper != nil {
+		j.tamper(vars)
+	}
 	var b Backend
 	if s.opts.Launcher != nil {
 		var err error
-		if b, err = s.launch(j.env); err != nil {
+		if b, err = s.launch(envList(vars)); err != nil {
 			if s.ctx.Err() == nil {
 				s.setRow(r, "error", "Error: the container did not start: "+err.Error())
 			}
@@ -243,15 +267,31 @@ func (s *Server) run(j *job) {
 }
 
 // createRow inserts the job's row (already running, unless a status was injected), keeping
-// the 10 newest earlier rows.
+// the 10 newest earlier rows, and records the rollback snapshot when rollbacks are on.
 func (s *Server) createRow(j *job) *row {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	svc := j.svc
+	r := s.insertRowLocked(j.svc, j.title, j.description, j.typ, j.hostile)
+	if j.status != "" {
+		r.status = j.status
+	}
+	if j.snap != nil {
+		s.recordRollbackLocked(r, j.snap)
+	}
+	return r
+}
+
+// insertRowLocked adds a running row to svc, dropping (with their rollback records) the rows
+// beyond the 10 newest earlier ones, as Dokploy's removeLastTenDeployments does; s.mu must be
+// held.
+func (s *Server) insertRowLocked(svc *service, title, description, typ string, hostile bool) *row {
 	rows := sortedRows(svc.rows)
 	if len(rows) > 10 {
 		for _, old := range rows[10:] {
 			delete(s.rows, old.id)
+			if old.rollbackID != "" {
+				delete(s.rollbacks, old.rollbackID)
+			}
 		}
 		rows = rows[:10]
 	}
@@ -260,16 +300,19 @@ func (s *Server) createRow(j *job) *row {
 	now := s.now()
 	s.rowSeq++
 	r := &row{
-		seq: s.rowSeq, id: nanoid(), svc: svc, title: j.title, description: j.description,
+		seq: s.rowSeq, id: nanoid(), svc: svc, title: title, description: description,
 		status: "running", createdAt: now, startedAt: now,
 		logPath: fmt.Sprintf("/etc/dokploy/logs/%s/%s-%s.log", svc.appName, svc.appName, now.Format("2006-01-02:15:04:05")),
 		log: []string{
 			"Initializing deployment",
-			fmt.Sprintf("Deploying %s (%s)", svc.appName, j.typ),
+			fmt.Sprintf("Deploying %s (%s)", svc.appName, typ),
 		},
 	}
-	if j.status != "" {
-		r.status = j.status
+	if hostile {
+		r.id += HostileText
+		r.title += HostileText
+		r.log = append(r.log, strings.Split(strings.TrimSpace(HostileText), "\n")...)
+		r.log = append(r.log, "::endgroup::", "::add-mask::", "::stop-commands::pwned")
 	}
 	svc.rows = append(rows, r)
 	s.rows[r.id] = r
@@ -294,6 +337,50 @@ func (s *Server) setRow(r *row, status, tail string) {
 		r.log = append(r.log, "Error occurred ❌, check the logs for details.")
 		r.svc.status = "error"
 	}
+}
+
+// listRowsLocked is svc's rows as Dokploy lists them, newest createdAt first, with any leaked
+// row of another service on top; s.mu must be held.
+func (s *Server) listRowsLocked(svc *service) []*row {
+	rows := append([]*row(nil), svc.rows...)
+	var newest time.Time
+	for _, r := range rows {
+		if r.createdAt.After(newest) {
+			newest = r.createdAt
+		}
+	}
+	for _, f := range svc.foreignRows {
+		c := *f
+		if !c.createdAt.After(newest) {
+			// Always newer than the target's own rows, however many appear later.
+			c.createdAt = newest.Add(time.Millisecond)
+		}
+		rows = append(rows, &c)
+	}
+	return sortedRows(rows)
+}
+
+// leakForeignRowLocked makes svc's row lists carry a row of another service; s.mu must be
+// held.
+func (s *Server) leakForeignRowLocked(svc *service, status string) {
+	owner := s.foreign[svc.kind]
+	if owner == nil {
+		owner = &service{kind: svc.kind, id: svc.kind + "-foreign-1", appName: "foreign-app", status: "done"}
+		s.foreign[svc.kind] = owner
+	}
+	now := s.now()
+	s.rowSeq++
+	r := &row{
+		seq: s.rowSeq, id: nanoid(), svc: owner, title: "Manual deployment", status: status,
+		createdAt: now, startedAt: now,
+		logPath: "/etc/dokploy/logs/foreign-app/foreign-app.log",
+		log:     []string{"Initializing deployment", "Deploying foreign-app (deploy)"},
+	}
+	if status == "done" || status == "error" {
+		r.finishedAt = now
+	}
+	svc.foreignRows = append(svc.foreignRows, r)
+	s.rows[r.id] = r
 }
 
 // sortedRows returns rows newest createdAt first.

@@ -3,7 +3,9 @@ package dokploytest
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // The fake validates procedure inputs the way Dokploy's zod 4 schemas do: unknown keys are
@@ -14,14 +16,16 @@ type kind int
 const (
 	kString kind = iota
 	kBool
-	kInt
+	kInt    // z.number().int()
+	kNumber // z.number()
+	kEnum   // z.enum(values)
 )
 
 func (k kind) String() string {
 	switch k {
 	case kBool:
 		return "boolean"
-	case kInt:
+	case kInt, kNumber:
 		return "number"
 	}
 	return "string"
@@ -33,22 +37,24 @@ type field struct {
 	kind     kind
 	optional bool
 	nullable bool
-	min, max *int // string length or number range
-	def      any  // default when absent (optional fields only)
+	min, max *int     // string length or number range
+	def      any      // default when absent (optional fields only)
+	values   []string // kEnum's options
 }
 
 func intp(n int) *int { return &n }
 
 // zodIssue is one raw zod 4 issue. Field order follows zod's output.
 type zodIssue struct {
-	Expected  string `json:"expected,omitempty"`
-	Origin    string `json:"origin,omitempty"`
-	Code      string `json:"code"`
-	Minimum   *int   `json:"minimum,omitempty"`
-	Maximum   *int   `json:"maximum,omitempty"`
-	Inclusive *bool  `json:"inclusive,omitempty"`
-	Path      []any  `json:"path"`
-	Message   string `json:"message"`
+	Expected  string   `json:"expected,omitempty"`
+	Origin    string   `json:"origin,omitempty"`
+	Code      string   `json:"code"`
+	Minimum   *int     `json:"minimum,omitempty"`
+	Maximum   *int     `json:"maximum,omitempty"`
+	Inclusive *bool    `json:"inclusive,omitempty"`
+	Values    []string `json:"values,omitempty"`
+	Path      []any    `json:"path"`
+	Message   string   `json:"message"`
 }
 
 // zodFlattened is zod's flatten() form, as tRPC puts it in data.zodError.
@@ -113,6 +119,17 @@ func parse(fields []field, raw map[string]any, fromQuery bool) (map[string]any, 
 		if fromQuery && present {
 			v = coerce(f.kind, v.(string))
 		}
+		if f.kind == kEnum {
+			if str, ok := v.(string); ok && slices.Contains(f.values, str) {
+				out[f.name] = str
+				continue
+			}
+			if !present && f.optional {
+				continue
+			}
+			issues = append(issues, enumIssue(f))
+			continue
+		}
 		if !present {
 			if f.optional {
 				if f.def != nil {
@@ -157,13 +174,13 @@ func parse(fields []field, raw map[string]any, fromQuery bool) (map[string]any, 
 				continue
 			}
 			out[f.name] = b
-		case kInt:
+		case kInt, kNumber:
 			x, ok := v.(float64)
 			if !ok || math.IsNaN(x) {
 				issues = append(issues, typeIssue(f.name, f.kind, received(v, true)))
 				continue
 			}
-			if x != math.Trunc(x) {
+			if f.kind == kInt && x != math.Trunc(x) {
 				issues = append(issues, zodIssue{Expected: "int", Code: "invalid_type", Path: []any{f.name},
 					Message: "Invalid input: expected int, received number"})
 				continue
@@ -178,10 +195,24 @@ func parse(fields []field, raw map[string]any, fromQuery bool) (map[string]any, 
 					Path: []any{f.name}, Message: fmt.Sprintf("Too big: expected number to be <=%d", *f.max)})
 				continue
 			}
+			if f.kind == kNumber {
+				out[f.name] = x
+				continue
+			}
 			out[f.name] = int(x)
 		}
 	}
 	return out, issues
+}
+
+// enumIssue is zod 4's issue for a value outside an enum.
+func enumIssue(f field) zodIssue {
+	quoted := make([]string, len(f.values))
+	for i, v := range f.values {
+		quoted[i] = strconv.Quote(v)
+	}
+	return zodIssue{Code: "invalid_value", Values: f.values, Path: []any{f.name},
+		Message: "Invalid option: expected one of " + strings.Join(quoted, "|")}
 }
 
 func boolp(b bool) *bool { return &b }
@@ -189,7 +220,7 @@ func boolp(b bool) *bool { return &b }
 // coerce turns query-string text into the field's type, as the REST adapter does.
 func coerce(k kind, s string) any {
 	switch k {
-	case kInt:
+	case kInt, kNumber:
 		x, err := strconv.ParseFloat(s, 64)
 		if err != nil {
 			return math.NaN()
