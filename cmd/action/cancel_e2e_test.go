@@ -38,7 +38,7 @@ func TestCancelledAtEveryStage(t *testing.T) {
 		in := prInputs(tenant(t, serveJSON(200, healthBody(string(stale(want).Canonical())))))
 		in["verify-timeout"] = "5m"
 		in["github-deployment"] = "false"
-		res := runAsRunner(t, runnerOpts{inputs: in, eventName: "pull_request", event: prEvent(), sigtermWhen: "probe 3:"})
+		res := runAsRunner(t, runnerOpts{inputs: in, eventName: "pull_request", event: prEvent(), sigtermWhen: "probe 1:"})
 		stage, status := cancelledEvidence(t, res)
 		if res.code != 3 || res.outputs["status"] != "mismatch" || stage != "verify" || status != "mismatch" {
 			t.Fatalf("exit %d status %q, evidence cancelled %q status %q; want 3, the last observation mismatch, cancelled in verify\n%s", res.code, res.outputs["status"], stage, status, res.stdout)

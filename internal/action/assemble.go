@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -24,30 +23,62 @@ func inputForField(field string) string {
 	return field
 }
 
-// assemble is the assemble step: it reads the Launchplane record when launchplane-url names one,
-// then builds the expected identity. A non-zero exit code ends the run before anything was
-// written (2 for bad input, 3 when Launchplane could not be read); the error was reported.
+// assemble is the assemble step: it reads Launchplane when launchplane-url is given, then builds
+// the expected identity. A non-zero exit code ends the run before anything was written (2 for
+// bad input, 3 when Launchplane could not be read); the error was reported.
 func (r *runner) assemble(ctx context.Context, cfg *Config, wf Workflow, now time.Time) (Expected, int) {
 	var (
-		record *identity.Identity
-		rec    *Record
-		notes  []string
+		rec   *Record
+		notes []string
 	)
 	if cfg.LaunchplaneURL != "" {
-		var code int
-		if record, rec, notes, code = r.readRecord(ctx, cfg); code != ExitOK {
+		var (
+			code  int
+			fault *Fault
+		)
+		if rec, notes, fault, code = r.readLaunchplane(ctx, cfg, wf); code != ExitOK {
 			return Expected{}, code
 		}
+		if fault != nil {
+			exp, _ := r.withoutIdentity(cfg, &Record{RecordID: cfg.Fields["deployment_record_id"]}, notes, "the expected identity could not be read from Launchplane")
+			exp.Fault, exp.Record = fault, nil
+			return exp, ExitOK
+		}
+		if rec.Identity == nil {
+			return r.withoutIdentity(cfg, rec, notes, "")
+		}
 	}
+	var record *identity.Identity
 	recordURL := ""
 	if rec != nil {
-		recordURL = rec.URL
+		record, recordURL = rec.Identity, rec.URL
 	}
 	id, prov, err := assembleIdentity(cfg, wf, now, r.env.ReadFile, record, recordURL)
 	if err != nil {
 		return Expected{}, r.configError(err)
 	}
 	return Expected{Identity: id, Provenance: prov, Record: rec, Notes: notes}, ExitOK
+}
+
+// withoutIdentity is the expectation of a Launchplane record or lane that holds no runtime
+// identity: nothing can be compared, so the run reports unchecked and says why; with
+// require-identity it fails as any non-match does.
+func (r *runner) withoutIdentity(cfg *Config, rec *Record, notes []string, missing string) (Expected, int) {
+	id := identity.Identity{SchemaVersion: identity.SchemaVersion, DeploymentRecordID: rec.RecordID}
+	for field, v := range cfg.Fields {
+		if p := fieldPointers(&id)[field]; p != nil {
+			*p = v
+		}
+	}
+	what := "the Launchplane deployment record " + rec.RecordID
+	if rec.RecordID == "" {
+		what = "the Launchplane lane " + cfg.Fields["product"] + "/" + cfg.Fields["instance"]
+	}
+	if missing == "" {
+		missing = what + " carries no runtime identity (it was made before Launchplane recorded identities, or the lane has no current deployment), so there is nothing to compare"
+		r.sink.infof("%s", missing)
+	}
+	return Expected{Identity: id, Missing: missing, Record: rec, Notes: notes}, ExitOK
 }
 
 // assembleIdentity builds the expected identity, highest source first: explicit inputs; a Launchplane
@@ -106,7 +137,7 @@ func assembleIdentity(c *Config, w Workflow, now time.Time, readFile func(string
 			set("source_git_ref", sha, summary.Source{Kind: summary.SourceWorkflow, Detail: detail})
 		}
 		if w.IsPullRequest() {
-			slug := "pr-" + strconv.Itoa(w.PRNumber)
+			slug := w.PreviewSlug()
 			set("environment_kind", identity.KindPreview, summary.Source{Kind: summary.SourceWorkflow, Detail: w.EventName + " event"})
 			set("instance", slug, summary.Source{Kind: summary.SourceWorkflow, Detail: "pull request number"})
 			set("preview_id", slug, summary.Source{Kind: summary.SourceWorkflow, Detail: "pull request number"})

@@ -231,11 +231,14 @@ func parseConfig(get func(string) string) (*Config, error) {
 	if c.RequireIdentity && (c.Mode == ModeInject || c.Mode == ModeRender) {
 		bad("require-identity", "mode %s never verifies the tenant, so require-identity: true has nothing to require; use mode deploy or verify, or false", c.Mode)
 	}
-	if c.Mode == ModeVerify && c.HealthURL == "" && c.BaseURL == "" {
-		bad("health-url", "mode verify needs the tenant's health-url (or base-url), such as https://app.example.com/api/health")
+	// With launchplane-url and no record id, the lane product/instance is read from Launchplane,
+	// URLs included.
+	laneRead := c.LaunchplaneURL != "" && c.Fields["deployment_record_id"] == ""
+	if c.Mode == ModeVerify && c.HealthURL == "" && c.BaseURL == "" && !laneRead {
+		bad("health-url", "mode verify needs the tenant's health-url (or base-url), such as https://app.example.com/api/health, or launchplane-url with product and instance to read the lane's")
 	}
-	if c.LaunchplaneURL != "" && c.Fields["deployment_record_id"] == "" {
-		bad("deployment-record-id", "launchplane-url reads the expected identity from a deployment record: set deployment-record-id to the record's id")
+	if laneRead && c.Fields["product"] == "" {
+		bad("product", "launchplane-url reads the expected identity from a deployment record (set deployment-record-id) or from the lane: set product and instance (the Launchplane environment, such as prod; pull_request events default to pr-<number>)")
 	}
 	if c.LaunchplaneReport && c.LaunchplaneURL == "" {
 		bad("launchplane-report", "reporting to Launchplane needs launchplane-url")

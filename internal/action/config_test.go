@@ -79,7 +79,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"verify with target", with("mode", "verify", "dokploy-application-id", "a1"), "mode", "does not use a Dokploy target"},
 		{"verify without url", inputs("mode", "verify"), "health-url", "needs the tenant"},
 		{"json and file", with("identity-json", "{}", "identity-file", "x.json"), "identity-file", "not both"},
-		{"launchplane record without id", inputs("launchplane-url", "https://lp.example.com", "health-url", "https://x.example.com/h"), "deployment-record-id", "set deployment-record-id"},
+		{"launchplane record without id or lane", inputs("launchplane-url", "https://lp.example.com", "health-url", "https://x.example.com/h"), "product", "set deployment-record-id"},
 		{"launchplane report without url", with("launchplane-report", "true"), "launchplane-report", "needs launchplane-url"},
 		{"launchplane report in render", with("mode", "render", "launchplane-url", "https://lp.example.com", "launchplane-report", "true"), "launchplane-report", "never verifies"},
 		{"require-identity in render", with("mode", "render", "require-identity", "true"), "require-identity", "never verifies"},

@@ -26,6 +26,10 @@ func decide(cfg *Config, exp *Expected, inj *Injection, ro *Rollout, pr *Probe, 
 	if pr != nil && pr.Result != nil && pr.Result.Attempts > 0 {
 		res := pr.Result
 		d.Verdict = res.Verdict
+		if res.HostNotFound {
+			d.Verdict.Detail = fmt.Sprintf("The host %s does not resolve: no DNS record was found within verify-timeout %s (%d attempts).",
+				probeHost(pr.HealthURL, pr.BaseURL), cfg.VerifyTimeout, res.Attempts)
+		}
 		if res.Verdict.Status == identity.StatusMatch && !res.Confirmed {
 			// The last answer matched, but not enough in a row: old and new may both still
 			// serve. Calling that a match is the mistake the confirmation rule exists to prevent.
@@ -36,7 +40,7 @@ func decide(cfg *Config, exp *Expected, inj *Injection, ro *Rollout, pr *Probe, 
 		}
 	}
 	var fault *Fault
-	for _, f := range []*Fault{inj.fault(), ro.fault(), pr.fault()} {
+	for _, f := range []*Fault{exp.Fault, inj.fault(), ro.fault(), pr.fault()} {
 		if f != nil {
 			fault = f
 			break
@@ -61,6 +65,13 @@ func decide(cfg *Config, exp *Expected, inj *Injection, ro *Rollout, pr *Probe, 
 		d.RolloutFailed = fault == inj.fault() || fault == ro.fault()
 	case pr == nil:
 		// render and inject modes verify nothing; deploy and verify always reach here with pr set.
+	case exp.Missing != "":
+		if cfg.RequireIdentity {
+			d.Outcome, d.ExitCode = OutcomeFailed, ExitFailed
+			d.Failure = "require-identity is true, but " + exp.Missing
+		} else {
+			d.Outcome = OutcomeWarning
+		}
 	case pr.Skipped != "":
 		if cfg.RequireIdentity {
 			d.Outcome, d.ExitCode = OutcomeFailed, ExitFailed
@@ -73,11 +84,14 @@ func decide(cfg *Config, exp *Expected, inj *Injection, ro *Rollout, pr *Probe, 
 	default:
 		d.Outcome = OutcomeWarning
 	}
-	if pr == nil || pr.Result == nil || pr.Result.Attempts == 0 {
+	switch {
+	case exp.Missing != "" && cancelled == "" && fault == nil:
+		d.Verdict.Detail = "Nothing was compared: " + exp.Missing + "."
+	case pr == nil || pr.Result == nil || pr.Result.Attempts == 0:
 		d.Verdict.Detail = notVerified(cfg.Mode, d.Failure, pr)
 	}
 	d.GitHubState = githubState(d)
-	d.TrustState = summary.TrustStateOf(d.Verdict.Status, exp != nil)
+	d.TrustState = summary.TrustStateOf(d.Verdict.Status, exp.Missing == "")
 	return d
 }
 

@@ -34,6 +34,7 @@ func probed(st identity.Status, confirmed bool) *Probe {
 
 // probeCases: every verdict, the unconfirmed match, nothing to probe, and a probe that failed.
 var probeCases = []probeCase{
+	{"unchecked", func() *Probe { return probed(identity.StatusUnchecked, false) }},
 	{"match", func() *Probe { return probed(identity.StatusMatch, true) }},
 	{"match-unconfirmed", func() *Probe { return probed(identity.StatusMatch, false) }},
 	{"mismatch", func() *Probe { return probed(identity.StatusMismatch, false) }},
@@ -48,6 +49,7 @@ var probeCases = []probeCase{
 
 // decideCase is one consistent pipeline: the steps that ran, in order, and a cancellation.
 type decideCase struct {
+	exp       string // "", missing (Launchplane holds none), fault (could not be read)
 	mode      Mode
 	require   bool
 	inj       string // "", ok, fault
@@ -63,7 +65,7 @@ func (c decideCase) String() string {
 		}
 		return s
 	}
-	return fmt.Sprintf("%-7s require=%-5v inject=%-5s rollout=%-6s probe=%-17s cancelled=%-7s", c.mode, c.require, dash(c.inj), dash(c.ro), dash(c.pr), dash(c.cancelled))
+	return fmt.Sprintf("expected=%-7s %-7s require=%-5v inject=%-5s rollout=%-6s probe=%-17s cancelled=%-7s", dash(c.exp), c.mode, c.require, dash(c.inj), dash(c.ro), dash(c.pr), dash(c.cancelled))
 }
 
 // allCases enumerates every pipeline a run can produce: each mode's steps in order, each step's
@@ -77,11 +79,16 @@ func allCases() []decideCase {
 		{mode: ModeInject, inj: "fault", cancelled: StageInject},
 	}
 	for _, require := range []bool{false, true} {
+		// verify against a Launchplane record or lane without an identity, or unreadable
+		out = append(out,
+			decideCase{exp: "missing", mode: ModeVerify, require: require, pr: "unchecked"},
+			decideCase{exp: "fault", mode: ModeVerify, require: require},
+		)
 		// verify
-		for _, pc := range probeCases {
+		for _, pc := range probeCases[1:] {
 			out = append(out, decideCase{mode: ModeVerify, require: require, pr: pc.name})
 		}
-		for _, pc := range probeCases[:6] {
+		for _, pc := range probeCases[1:7] {
 			out = append(out, decideCase{mode: ModeVerify, require: require, pr: pc.name, cancelled: StageVerify})
 		}
 		// deploy
@@ -92,10 +99,10 @@ func allCases() []decideCase {
 			decideCase{mode: ModeDeploy, require: require, inj: "ok", ro: "fault"},
 			decideCase{mode: ModeDeploy, require: require, inj: "ok", ro: "fault", cancelled: StageRollout},
 		)
-		for _, pc := range probeCases {
+		for _, pc := range probeCases[1:] {
 			out = append(out, decideCase{mode: ModeDeploy, require: require, inj: "ok", ro: "done", pr: pc.name})
 		}
-		for _, pc := range probeCases[:6] {
+		for _, pc := range probeCases[1:7] {
 			out = append(out, decideCase{mode: ModeDeploy, require: require, inj: "ok", ro: "done", pr: pc.name, cancelled: StageVerify})
 		}
 	}
@@ -105,6 +112,13 @@ func allCases() []decideCase {
 func (c decideCase) run() summary.Decision {
 	cfg := &Config{Mode: c.mode, RequireIdentity: c.require, VerifyTimeout: time.Minute}
 	exp := &Expected{Identity: identity.Identity{DeploymentRecordID: "deployment-new"}}
+	switch c.exp {
+	case "missing":
+		exp.Missing = "the Launchplane deployment record deployment-new carries no runtime identity"
+	case "fault":
+		exp.Missing = "the expected identity could not be read from Launchplane"
+		exp.Fault = &Fault{Exit: ExitUnknown, Message: "Launchplane refused the token"}
+	}
 	var (
 		inj *Injection
 		ro  *Rollout
@@ -201,6 +215,9 @@ func TestDecideRules(t *testing.T) {
 			t.Errorf("%s: not cancelled, but the decision says cancelled in %s", name, d.Cancelled)
 		}
 		// The verdict is the last observation, whatever ended the run.
+		if c.exp == "missing" && d.Verdict.Status != identity.StatusUnchecked {
+			t.Errorf("%s: verdict %s without an expected identity, want unchecked", name, d.Verdict.Status)
+		}
 		if pc := c.pr; pc != "" && pc != "no-url" && pc != "probe-fault" {
 			want := identity.Status(strings.TrimSuffix(pc, "-unconfirmed"))
 			if pc == "match-unconfirmed" {
@@ -213,11 +230,17 @@ func TestDecideRules(t *testing.T) {
 		if d.Unconfirmed != (c.pr == "match-unconfirmed") {
 			t.Errorf("%s: unconfirmed = %v", name, d.Unconfirmed)
 		}
-		if want := summary.TrustStateOf(d.Verdict.Status, true); d.TrustState != want {
+		if want := summary.TrustStateOf(d.Verdict.Status, c.exp == ""); d.TrustState != want {
 			t.Errorf("%s: trust state %s, want %s", name, d.TrustState, want)
 		}
 		if (d.ExitCode != ExitOK) != (d.Failure != "") {
 			t.Errorf("%s: exit %d with failure %q; a failing run says why, a passing one does not", name, d.ExitCode, d.Failure)
+		}
+		if c.require && c.exp == "missing" && d.ExitCode != ExitFailed {
+			t.Errorf("%s: require-identity without an expected identity exits %d, want 1", name, d.ExitCode)
+		}
+		if c.exp == "fault" && (d.ExitCode != ExitUnknown || !strings.Contains(d.Failure, "Launchplane")) {
+			t.Errorf("%s: an unreadable Launchplane decided %s, want exit 3 naming it", name, render(d))
 		}
 		if d.RolloutFailed != (c.cancelled == "" && (c.inj == "fault" || c.ro == "failed" || c.ro == "fault")) {
 			t.Errorf("%s: rollout-failed = %v", name, d.RolloutFailed)

@@ -41,6 +41,9 @@ func (r *runner) newGitHub(cfg *Config, wf Workflow, want identity.Identity) *gi
 	case wf.Repository == "":
 		g.off = "GITHUB_REPOSITORY is not set (not running in GitHub Actions)"
 		return g
+	case want.SourceGitRef == "" || want.Context == "" || want.Instance == "":
+		g.off = "the expected identity names no source_git_ref, context and instance to deploy"
+		return g
 	}
 	api := wf.APIURL
 	if api == "" {

@@ -45,7 +45,7 @@ var Inputs = []Input{
 	{Name: "github-environment", Description: "GitHub environment name. Default: <context>/<instance>."},
 	{Name: "environment-url", Description: "Link shown on the deployment. Default: base-url."},
 	{Name: "commit-status", Default: "false", Description: "Also post a commit status runtime-identity/<context>/<instance>."},
-	{Name: "launchplane-url", Description: "Launchplane base URL: read the expected identity from the deployment record deployment-record-id (GitHub OIDC; the job needs id-token: write)."},
+	{Name: "launchplane-url", Description: "Launchplane base URL: read the expected identity from the deployment record deployment-record-id, or, without one, from the lane product/instance with its health URL (GitHub OIDC; the job needs id-token: write)."},
 	{Name: "launchplane-audience", Description: "OIDC audience for Launchplane. Default: the Launchplane host."},
 	{Name: "launchplane-token", Description: "Bearer token for Launchplane instead of OIDC, for local CLI use.", Secret: true},
 	{Name: "launchplane-report", Default: "false", Description: "Post the verification back to Launchplane's stable-verification route (needs launchplane-url)."},
@@ -71,6 +71,7 @@ var Outputs = []Output{
 	{"evidence-path", "Path of the evidence JSON file: relative to the workspace in a workflow (open it as ${{ github.workspace }}/<path> or from any later step), absolute from the CLI."},
 	{"time-to-match-ms", "Milliseconds from the first probe to the confirmed match (empty without one)."},
 	{"env-lines", "The four LAUNCHPLANE_* env lines, one per line (render mode)."},
+	{"launchplane-report-status", "With launchplane-report: accepted, rejected (the warning names Launchplane's code and trace id), failed (unreachable) or not-sent."},
 }
 
 func lookupInput(name string) (Input, bool) {

@@ -47,6 +47,10 @@ func (r *runner) buildReport(in reportInput) summary.Report {
 	if in.exp.Record != nil {
 		rep.Links.Record = in.exp.Record.URL
 	}
+	if in.exp.Missing != "" {
+		rep.Expected = nil
+		rep.Unavailable["expected_runtime_identity"] = in.exp.Missing
+	}
 	rep.Notes = append(rep.Notes, in.exp.Notes...)
 	rep.Warnings = append(rep.Warnings, in.warnings...)
 	switch in.cfg.Mode {
@@ -82,7 +86,7 @@ func (r *runner) buildReport(in reportInput) summary.Report {
 			rep.Unavailable["observed_runtime_identity"] = pr.Skipped
 		}
 		if res := pr.Result; res != nil && res.Attempts > 0 {
-			rep.Probe = probeReport(pr, want)
+			rep.Probe = probeReport(pr)
 			rep.Observed = pr.observedRaw()
 			if s := in.d.Verdict.Status; s != identity.StatusMatch && s != identity.StatusMismatch && rep.Observed == nil {
 				rep.Unavailable["observed_runtime_identity"] = in.d.Verdict.Detail
@@ -107,7 +111,7 @@ func (r *runner) buildReport(in reportInput) summary.Report {
 }
 
 // probeReport copies the probe's result into the summary's terms.
-func probeReport(pr *Probe, want identity.Identity) *summary.Probe {
+func probeReport(pr *Probe) *summary.Probe {
 	p := pr.Result
 	sp := &summary.Probe{
 		Surface:       p.Surface,
@@ -121,16 +125,16 @@ func probeReport(pr *Probe, want identity.Identity) *summary.Probe {
 		TimedOut:      p.TimedOut,
 	}
 	for _, a := range p.Last.Answers {
-		ans := summary.Answer{Surface: a.Surface, URL: a.URL, StatusCode: a.StatusCode, Detail: a.Observation.Detail, Key: a.Observation.Key}
-		if a.Error != "" {
+		ans := summary.Answer{Surface: a.Surface, URL: a.URL, StatusCode: a.StatusCode, Status: a.Status, Detail: a.Observation.Detail, Key: a.Observation.Key}
+		switch {
+		case a.NotServed:
+			ans.Status, ans.Detail = summary.StatusNotServed, ""
+		case a.Error != "":
 			ans.Detail = a.Error
 		}
 		if a.Observation.Found {
-			ans.Status = identity.Compare(&want, a.Observation).Status
 			ans.DeploymentRecordID = a.Observation.Identity.DeploymentRecordID
 			ans.Digest = a.Observation.Digest
-		} else {
-			ans.Status = a.Observation.Status
 		}
 		sp.Answers = append(sp.Answers, ans)
 	}
@@ -146,10 +150,15 @@ func (r *runner) report(in reportInput) {
 	set := r.sink.setOutput
 	untrusted := func(name, v string) { set(name, cleanOutput(r.red.String(v))) }
 	set("status", string(in.d.Verdict.Status))
-	set("identity-json", string(want.Canonical()))
-	set("digest", want.Digest())
-	set("breadcrumb", want.Breadcrumb())
+	if in.exp.Missing == "" {
+		set("identity-json", string(want.Canonical()))
+		set("digest", want.Digest())
+		set("breadcrumb", want.Breadcrumb())
+	}
 	set("deployment-record-id", want.DeploymentRecordID)
+	if in.lp.status != "" {
+		set("launchplane-report-status", in.lp.status)
+	}
 	set("mismatched-fields", strings.Join(in.d.Verdict.Mismatched, ","))
 	observed := compactJSON(rep.Observed, r.red.String)
 	if len(observed) > maxOutputLen {

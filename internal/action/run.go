@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"time"
 
 	"github.com/launchplane/runtime-identity/internal/identity"
@@ -50,7 +51,9 @@ func (r *runner) run(ctx context.Context, get func(string) string) int {
 	if code != ExitOK {
 		return code
 	}
-	r.sink.infof("expected identity: %s (%s)", exp.Identity.Breadcrumb(), exp.Identity.Digest())
+	if exp.Missing == "" {
+		r.sink.infof("expected identity: %s (%s)", exp.Identity.Breadcrumb(), exp.Identity.Digest())
+	}
 
 	gh := r.newGitHub(cfg, wf, exp.Identity)
 	var (
@@ -67,10 +70,15 @@ func (r *runner) run(ctx context.Context, get func(string) string) int {
 		}
 		return false
 	}
-	switch cfg.Mode {
+	mode := cfg.Mode
+	if exp.Fault != nil {
+		mode = "" // the identity could not be read: nothing to do but report it
+	}
+	switch mode {
 	case ModeVerify:
 		gh.start(ctx)
-		pr = r.verify(ctx, cfg, exp.Identity, cfg.HealthURL, cfg.BaseURL, "", 0)
+		health, base, note := laneURLs(cfg, exp)
+		pr = r.verify(ctx, cfg, exp, health, base, note, 0)
 		stop(StageVerify)
 	case ModeInject, ModeDeploy:
 		var cerr error
@@ -90,7 +98,7 @@ func (r *runner) run(ctx context.Context, get func(string) string) int {
 			break
 		}
 		health, base, note := tenantURLs(cfg, inj)
-		pr = r.verify(ctx, cfg, exp.Identity, health, base, note, inj.State.Replicas)
+		pr = r.verify(ctx, cfg, exp, health, base, note, inj.State.Replicas)
 		stop(StageVerify)
 	}
 	d := decide(cfg, &exp, inj, ro, pr, cancelled)
@@ -140,9 +148,22 @@ func tenantURLs(cfg *Config, inj *Injection) (health, base, note string) {
 	return "", "", ""
 }
 
+// laneURLs returns the URLs a verify run probes: the inputs, else the lane's from Launchplane.
+func laneURLs(cfg *Config, exp Expected) (health, base, note string) {
+	if cfg.HealthURL != "" || cfg.BaseURL != "" || exp.Record == nil {
+		return cfg.HealthURL, cfg.BaseURL, ""
+	}
+	health, base = exp.Record.HealthURL, exp.Record.BaseURL
+	if health != "" || base != "" {
+		note = "the tenant was probed at the lane's URLs from Launchplane"
+	}
+	return health, base, note
+}
+
 // verify is the verify step: it probes the tenant until a confirmed match or verify-timeout.
-// replicas is the Dokploy target's replica count (0 when unknown).
-func (r *runner) verify(ctx context.Context, cfg *Config, want identity.Identity, health, base, note string, replicas int) *Probe {
+// replicas is the Dokploy target's replica count (0 when unknown). Without an expected
+// identity it probes once, to record what the tenant serves.
+func (r *runner) verify(ctx context.Context, cfg *Config, exp Expected, health, base, note string, replicas int) *Probe {
 	p := &Probe{HealthURL: health, BaseURL: base}
 	if note != "" {
 		p.Notes = append(p.Notes, note)
@@ -152,10 +173,23 @@ func (r *runner) verify(ctx context.Context, cfg *Config, want identity.Identity
 		p.Notes = append(p.Notes, "the tenant was not probed: set health-url to verify what it serves")
 		return p
 	}
+	type roundLine struct {
+		status  identity.Status
+		detail  string
+		failure probe.Failure
+	}
+	var (
+		last    roundLine
+		dnsSaid bool
+	)
+	var want *identity.Identity
+	if exp.Missing == "" {
+		want = &exp.Identity
+	}
 	res, err := probe.Poll(ctx, probe.Options{
 		HealthURL:     health,
 		BaseURL:       base,
-		Expected:      &want,
+		Expected:      want,
 		Timeout:       cfg.VerifyTimeout,
 		Confirmations: confirmations(cfg, replicas),
 		Client:        r.env.HTTPClient,
@@ -163,7 +197,18 @@ func (r *runner) verify(ctx context.Context, cfg *Config, want identity.Identity
 		Now:           r.env.Now,
 		Sleep:         r.env.Sleep,
 		OnRound: func(rd probe.Round) {
+			// Rounds come up to ten a second: log the first, then only what changed.
+			dec, _ := rd.Decided()
+			line := roundLine{rd.Verdict.Status, rd.Verdict.Detail, dec.Failure}
+			if rd.N > 1 && line == last {
+				return
+			}
+			last = line
 			r.sink.infof("probe %d: %s (%s)", rd.N, rd.Verdict.Status, rd.Verdict.Detail)
+			if dec.Failure == probe.FailureDNSNotFound && !dnsSaid {
+				dnsSaid = true
+				r.sink.infof("the host %s does not resolve (yet); retrying until verify-timeout %s", probeHost(health, base), cfg.VerifyTimeout)
+			}
 		},
 	})
 	p.Result = &res
@@ -187,4 +232,14 @@ func envURL(cfg *Config, pr *Probe) string {
 		return pr.BaseURL
 	}
 	return cfg.BaseURL
+}
+
+// probeHost is the host a probe asks for, for messages.
+func probeHost(health, base string) string {
+	for _, raw := range []string{health, base} {
+		if u, err := url.Parse(raw); err == nil && u.Host != "" {
+			return u.Hostname()
+		}
+	}
+	return "of the tenant"
 }

@@ -26,9 +26,16 @@ const (
 type Expected struct {
 	Identity   identity.Identity
 	Provenance map[string]summary.Source
-	// Record is the Launchplane deployment record the identity was read from; nil otherwise.
+	// Missing says why there is no expected identity although Launchplane was asked for one (a
+	// record made before the feature, a lane without a current deployment). Identity then
+	// holds only what the record names, nothing is compared, and the verdict is unchecked.
+	Missing string
+	// Record is where in Launchplane the identity was read from; nil otherwise.
 	Record *Record
 	Notes  []string
+	// Fault is why the identity could not be read (Launchplane unreachable or refusing the
+	// token); the run then reports it and does nothing else.
+	Fault *Fault
 }
 
 // Fault is why a step ended the run before its end.

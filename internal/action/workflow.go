@@ -81,3 +81,7 @@ func readWorkflow(ga *githubactions.Action) (Workflow, error) {
 	}
 	return w, err
 }
+
+// PreviewSlug is the pull request's preview slug, pr-<number>: the instance and preview id
+// of a per-PR lane.
+func (w Workflow) PreviewSlug() string { return "pr-" + strconv.Itoa(w.PRNumber) }

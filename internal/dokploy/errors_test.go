@@ -36,13 +36,13 @@ func TestAPIErrorParse(t *testing.T) {
 			name: "permission denied in procedure", status: 401,
 			body: `{"message":"You don't have access to this service","code":"UNAUTHORIZED","data":{"code":"UNAUTHORIZED","httpStatus":401,"path":"application.one"}}`,
 			want: &APIError{Method: "GET", Operation: "application.one", StatusCode: 401, Code: "UNAUTHORIZED",
-				Message: "You don't have access to this service"},
+				Message: "You don't have access to this service", Procedure: "application.one"},
 			wantText:       "GET application.one: 401 UNAUTHORIZED: You don't have access to this service",
 			isUnauthorized: true,
 		},
 		{
-			name: "not found", status: 404, body: `{"message":"Application not found","code":"NOT_FOUND","data":{"code":"NOT_FOUND","httpStatus":404}}`,
-			want:     &APIError{Method: "GET", Operation: "application.one", StatusCode: 404, Code: "NOT_FOUND", Message: "Application not found"},
+			name: "not found", status: 404, body: `{"message":"Application not found","code":"NOT_FOUND","data":{"code":"NOT_FOUND","httpStatus":404,"path":"application.one"}}`,
+			want:     &APIError{Method: "GET", Operation: "application.one", StatusCode: 404, Code: "NOT_FOUND", Message: "Application not found", Procedure: "application.one"},
 			wantText: "GET application.one: 404 NOT_FOUND: Application not found", isNotFound: true,
 		},
 		{
@@ -105,6 +105,9 @@ func TestAPIErrorParse(t *testing.T) {
 			var got *APIError
 			if !errors.As(err, &got) {
 				t.Fatalf("checkResponse() = %v, want an *APIError", err)
+			}
+			if want := tt.name == "not found"; got.ProcedureNotFound() != want {
+				t.Errorf("ProcedureNotFound() = %v, want %v: only the procedure's own 404 names a missing target", got.ProcedureNotFound(), want)
 			}
 			if tt.wantMessageRunes > 0 {
 				if n := len([]rune(got.Message)); n != tt.wantMessageRunes {

@@ -38,12 +38,6 @@ type Deployment struct {
 	TraceID string
 	// URL is the record's API URL (no query), for evidence links.
 	URL string
-
-	// Identity is *Expected, or the zero Identity when the record has none.
-	//
-	// Transitional: use Expected, which tells a record without identity apart. Kept until
-	// internal/action moves to it.
-	Identity identity.Identity
 }
 
 // Deployment reads one deployment record and the expected runtime identity inside it. A record
@@ -134,9 +128,6 @@ func parseRead(data []byte, recordID string) (*Deployment, error) {
 		return nil, fmt.Errorf("%w: record.runtime_identity names deployment_record_id %q", ErrRecordMismatch, clean(id.DeploymentRecordID, ""))
 	}
 	d.Expected, d.UnknownKeys = id, unknown
-	if id != nil {
-		d.Identity = *id
-	}
 	return d, nil
 }
 

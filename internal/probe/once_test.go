@@ -440,3 +440,40 @@ func TestOnceCancelled(t *testing.T) {
 		t.Errorf("tenant received %d requests, want 0", got)
 	}
 }
+
+// Each answer carries its own comparison: a stale route on one surface shows on that surface
+// only, and a surface the tenant does not serve reads "not served".
+func TestAnswerStatus(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t, false, map[string]func(int) reply{
+		healthPath:             always(healthReply(newID)),
+		identity.WellKnownPath: always(wellKnownReply(oldID)),
+	})
+	want := newID
+	r, err := Once(context.Background(), Options{HealthURL: tn.URL + healthPath, BaseURL: tn.URL, Expected: &want})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[identity.Surface][]identity.Status{}
+	for _, a := range r.Answers {
+		got[a.Surface] = append(got[a.Surface], a.Status)
+	}
+	wantStatus := map[identity.Surface][]identity.Status{
+		identity.SurfaceHealth:    {identity.StatusMatch},
+		identity.SurfaceWellKnown: {identity.StatusMismatch},
+		identity.SurfaceHeaders:   {identity.StatusMatch, identity.StatusMismatch},
+	}
+	if diff := cmp.Diff(wantStatus, got); diff != "" {
+		t.Errorf("Once() answer statuses (-want +got):\n%s", diff)
+	}
+	notServed := newTenant(t, false, map[string]func(int) reply{healthPath: always(healthReply(newID))})
+	r, err = Once(context.Background(), Options{HealthURL: notServed.URL + healthPath, BaseURL: notServed.URL, Expected: &want})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range r.Answers {
+		if a.Surface == identity.SurfaceWellKnown && (!a.NotServed || a.Status != identity.StatusMissing) {
+			t.Errorf("well-known answer = not served %v, status %s; want not served, missing", a.NotServed, a.Status)
+		}
+	}
+}

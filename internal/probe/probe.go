@@ -104,6 +104,10 @@ type Answer struct {
 	FinalURL string
 	// StatusCode is the HTTP status; 0 when no response arrived.
 	StatusCode int
+	// Status is this answer compared with the expected identity: the round's verdict for the
+	// deciding answer, the answer's own comparison for the others (unchecked without an
+	// expected identity).
+	Status identity.Status
 	// Observation is what the surface reported. Without a usable answer it is unverifiable and
 	// its Detail repeats Error. A NotServed answer reads missing with Detail "not served (404)".
 	Observation identity.Observation

@@ -212,6 +212,18 @@ func (p *prober) decide(r *Round) {
 		}
 	}
 	r.Verdict = identity.Compare(p.expected, d.Observation)
+	// Each answer's own verdict, so reports show every surface without comparing again.
+	for i := range r.Answers {
+		a := &r.Answers[i]
+		switch {
+		case i == idx:
+			a.Status = r.Verdict.Status
+		case a.Observation.Found:
+			a.Status = identity.Compare(p.expected, a.Observation).Status
+		default:
+			a.Status = a.Observation.Status
+		}
+	}
 
 	var notes []string
 	switch {

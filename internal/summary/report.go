@@ -54,6 +54,10 @@ type Links struct {
 	Record string // the Launchplane deployment record URL, when the identity came from one
 }
 
+// StatusNotServed is an Answer's status when the tenant does not offer that surface (404) and
+// another surface decided.
+const StatusNotServed identity.Status = "not served"
+
 // Answer is what one tenant surface answered on the final probe.
 type Answer struct {
 	Surface            identity.Surface
