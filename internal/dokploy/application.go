@@ -27,6 +27,8 @@ type Application struct {
 	Replicas          int          `json:"replicas"`
 	ServerID          *string      `json:"serverId"`
 	EnvironmentID     string       `json:"environmentId"`
+	Environment       *Environment `json:"environment"`
+	Project           *Project     `json:"project"` // before Dokploy had environments
 	Registry          *Registry    `json:"registry"`
 	Domains           []Domain     `json:"domains"`
 	Deployments       []Deployment `json:"deployments"` // unordered
@@ -57,15 +59,20 @@ type Domain struct {
 
 // Secrets returns every value that must be masked before anything is logged:
 // each env value, build arg and build secret (parsed with Dokploy's dotenv
-// rules), the docker source password and the registry password. A multi-line
-// value is returned whole and line by line. The values of the four runtime
-// identity keys are left out: they are public by design and printed. The
-// result is sorted longest first and has no empty or duplicate strings.
+// rules), every value of the project's and the environment's shared env, each
+// env value, build arg and build secret with its ${{project.X}},
+// ${{environment.X}} and ${{X}} references resolved, the docker source
+// password and the registry password. A multi-line value is returned whole
+// and line by line. The values of the four runtime identity keys are left
+// out: they are public by design and printed. The result is sorted longest
+// first and has no empty or duplicate strings.
 func (a *Application) Secrets() []string {
 	s := newSecretSet()
 	s.addEnv(a.Env)
 	s.addEnv(deref(a.BuildArgs))
 	s.addEnv(deref(a.BuildSecrets))
+	project, environment := sharedEnvs(a.Environment, a.Project)
+	s.addShared(project, environment, a.Env, deref(a.BuildArgs), deref(a.BuildSecrets))
 	s.add(deref(a.Password))
 	if a.Registry != nil {
 		s.add(a.Registry.Password)

@@ -221,7 +221,8 @@ type TargetState struct {
 	Compose     *Compose
 }
 
-// Secrets returns every value of the target that must be masked (see
+// Secrets returns every value of the target that must be masked, the values
+// its env pulls in from the project's and the environment's env included (see
 // Application.Secrets and Compose.Secrets).
 func (s *TargetState) Secrets() []string {
 	if s.Application != nil {
