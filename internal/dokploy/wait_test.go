@@ -9,8 +9,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/launchplane/runtime-identity/internal/clock"
 )
 
 func depRow(id, status, created string) Deployment {
@@ -44,11 +47,19 @@ func composeJob(state string) QueueJob {
 // rolloutServer answers the deployment routes from scripts: the n-th list
 // call gets rows[n] (the last entry repeats), the n-th queueList call
 // queue[n], and listStatus[n] (1-based) replaces a list answer with an error.
+//
+// Rows without an applicationId or composeId are stamped as the target's
+// own; a test sets the ids itself to serve rows of other services.
 type rolloutServer struct {
+	target     Target
 	mu         sync.Mutex
 	rows       [][]Deployment
 	queue      [][]QueueJob
 	listStatus map[int]int
+	// hangList (1-based list calls) and hangQueue make those calls hang
+	// until the client gives up: a Dokploy that stops answering.
+	hangList   map[int]bool
+	hangQueue  bool
 	logs       string
 	listCalls  int
 	queueCalls int
@@ -63,7 +74,12 @@ func (s *rolloutServer) mount(t *testing.T, mux *http.ServeMux) {
 		n := s.listCalls
 		rows := s.rows[min(n-1, len(s.rows)-1)]
 		status := s.listStatus[n]
+		hang := s.hangList[n]
 		s.mu.Unlock()
+		if hang {
+			<-r.Context().Done()
+			return
+		}
 		switch status {
 		case 0:
 		case http.StatusUnauthorized:
@@ -73,7 +89,19 @@ func (s *rolloutServer) mount(t *testing.T, mux *http.ServeMux) {
 			writeJSON(w, status, `{"message":"Internal server error","code":"INTERNAL_SERVER_ERROR"}`)
 			return
 		}
-		data, _ := json.Marshal(rows)
+		owned := make([]Deployment, len(rows))
+		for i, d := range rows {
+			if d.ApplicationID == nil && d.ComposeID == nil {
+				id := s.target.ID
+				if s.target.Kind == KindCompose {
+					d.ComposeID = &id
+				} else {
+					d.ApplicationID = &id
+				}
+			}
+			owned[i] = d
+		}
+		data, _ := json.Marshal(owned)
 		writeJSON(w, 200, string(data))
 	}
 	mux.HandleFunc("/api/deployment.all", list)
@@ -82,6 +110,13 @@ func (s *rolloutServer) mount(t *testing.T, mux *http.ServeMux) {
 		testRequest(t, r, http.MethodGet)
 		s.mu.Lock()
 		s.queueCalls++
+		hang := s.hangQueue
+		s.mu.Unlock()
+		if hang {
+			<-r.Context().Done()
+			return
+		}
+		s.mu.Lock()
 		var jobs []QueueJob
 		if len(s.queue) > 0 {
 			jobs = s.queue[min(s.queueCalls-1, len(s.queue)-1)]
@@ -258,11 +293,11 @@ func TestWaitRollout(t *testing.T) {
 			opts:        WaitOptions{Timeout: 30 * time.Second},
 			wantErr:     ErrRolloutTimeout,
 			wantText:    "dokploy: application app-1: rollout deadline passed after 30s (no deployment row yet, job waiting)",
-			wantElapsed: 30 * time.Second, // polls at 0,1,3,7,15,25 and, clipped, 30s
+			wantElapsed: 30 * time.Second, // polls at 0,1,3,7,15,25; none at the deadline itself
 			wantProgress: []progressKey{
 				{PhaseQueued, "waiting", ""},
 			},
-			wantListCalls: 7, wantQueueCalls: 7,
+			wantListCalls: 6, wantQueueCalls: 6,
 		},
 		{
 			name:   "unknown status tolerated",
@@ -316,7 +351,7 @@ func TestWaitRollout(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			c, mux, clk := setup(t)
-			srv := &rolloutServer{rows: tt.rows, queue: tt.queue, listStatus: tt.listStatus, logs: tt.logs}
+			srv := &rolloutServer{target: tt.target, rows: tt.rows, queue: tt.queue, listStatus: tt.listStatus, logs: tt.logs}
 			srv.mount(t, mux)
 			var got []progressKey
 			opts := tt.opts
@@ -420,7 +455,7 @@ func checkWaitErrorRow(t *testing.T, err error, wantID string) {
 func TestWaitRolloutBackoffSchedule(t *testing.T) {
 	t.Parallel()
 	c, mux, clk := setup(t)
-	srv := &rolloutServer{rows: [][]Deployment{{oldRow}}, queue: [][]QueueJob{{appJob("waiting")}}}
+	srv := &rolloutServer{target: ApplicationTarget("app-1"), rows: [][]Deployment{{oldRow}}, queue: [][]QueueJob{{appJob("waiting")}}}
 	srv.mount(t, mux)
 	_, err := c.WaitRollout(context.Background(), ApplicationTarget("app-1"), map[string]bool{"old-1": true},
 		WaitOptions{Timeout: time.Minute})
@@ -437,7 +472,7 @@ func TestWaitRolloutBackoffSchedule(t *testing.T) {
 func TestWaitRolloutContextWins(t *testing.T) {
 	t.Parallel()
 	c, mux, _ := setup(t)
-	srv := &rolloutServer{rows: [][]Deployment{{oldRow}}, queue: [][]QueueJob{{appJob("waiting")}}}
+	srv := &rolloutServer{target: ApplicationTarget("app-1"), rows: [][]Deployment{{oldRow}}, queue: [][]QueueJob{{appJob("waiting")}}}
 	srv.mount(t, mux)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -473,8 +508,9 @@ func TestWaitRolloutHappyPathCalls(t *testing.T) {
 	mux.HandleFunc("/api/application.saveEnvironment", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, `true`) })
 	mux.HandleFunc("/api/application.deploy", func(w http.ResponseWriter, r *http.Request) {})
 	srv := &rolloutServer{
-		rows:  [][]Deployment{{oldRow}, {oldRow}, {newRunning, oldRow}, {newDone, oldRow}},
-		queue: [][]QueueJob{{appJob("active")}},
+		target: ApplicationTarget("app-1"),
+		rows:   [][]Deployment{{oldRow}, {oldRow}, {newRunning, oldRow}, {newDone, oldRow}},
+		queue:  [][]QueueJob{{appJob("active")}},
 	}
 	srv.mount(t, mux)
 	ctx := context.Background()
@@ -509,4 +545,222 @@ func TestWaitRolloutHappyPathCalls(t *testing.T) {
 	if diff := cmp.Diff(want, c.Calls()); diff != "" {
 		t.Errorf("Calls() mismatch (-want +got):\n%s", diff)
 	}
+}
+
+func foreignRow(id, status, created string, app, compose *string) Deployment {
+	d := depRow(id, status, created)
+	d.ApplicationID, d.ComposeID = app, compose
+	return d
+}
+
+// TestWaitRolloutForeignRows checks that rows of other services in the
+// target's deployment list never decide the rollout and are reported.
+func TestWaitRolloutForeignRows(t *testing.T) {
+	t.Parallel()
+	before := map[string]bool{"old-1": true}
+	otherDone := foreignRow("other-9", StatusDone, "2026-08-21T12:00:09.000Z", ptr("app-2"), nil)
+	otherOld := foreignRow("other-1", StatusDone, "2026-08-21T12:00:01.000Z", ptr("app-2"), nil)
+	noOwner := foreignRow("server-3", StatusDone, "2026-08-21T12:00:08.000Z", ptr(""), nil)
+	composeOther := foreignRow("cmp-row-7", StatusDone, "2026-08-21T12:00:07.000Z", nil, ptr("cmp-2"))
+	tests := []struct {
+		name        string
+		target      Target
+		rows        [][]Deployment
+		queue       [][]QueueJob
+		opts        WaitOptions
+		wantID      string
+		wantErr     error
+		wantForeign []string
+	}{
+		{
+			name:   "a newer done row of another application does not end the wait; ours fails",
+			target: ApplicationTarget("app-1"),
+			rows: [][]Deployment{{otherDone, oldRow}, {otherDone, newRunning, oldRow},
+				{otherDone, newError, otherOld, oldRow}},
+			queue:       [][]QueueJob{{appJob("active")}},
+			opts:        WaitOptions{Redact: redactTest},
+			wantID:      "new-1",
+			wantErr:     ErrRolloutFailed,
+			wantForeign: []string{"other-9", "other-1"},
+		},
+		{
+			name:        "rows with an empty owner are not ours",
+			target:      ApplicationTarget("app-1"),
+			rows:        [][]Deployment{{noOwner, oldRow}, {noOwner, newDone, oldRow}},
+			queue:       [][]QueueJob{{appJob("active")}},
+			wantID:      "new-1",
+			wantForeign: []string{"server-3"},
+		},
+		{
+			name:        "compose: another compose's row",
+			target:      ComposeTarget("cmp-1"),
+			rows:        [][]Deployment{{composeOther, newRunning, oldRow}, {composeOther, newDone, oldRow}},
+			queue:       [][]QueueJob{{composeJob("active")}},
+			wantID:      "new-1",
+			wantForeign: []string{"cmp-row-7"},
+		},
+		{
+			name:        "only foreign rows: the job is lost, not done",
+			target:      ApplicationTarget("app-1"),
+			rows:        [][]Deployment{{otherDone, oldRow}},
+			queue:       [][]QueueJob{{}},
+			opts:        WaitOptions{GraceLost: 5 * time.Second},
+			wantErr:     ErrLostJob,
+			wantForeign: []string{"other-9"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, mux, _ := setup(t)
+			srv := &rolloutServer{target: tt.target, rows: tt.rows, queue: tt.queue}
+			srv.mount(t, mux)
+			r, err := c.WaitRollout(context.Background(), tt.target, before, tt.opts)
+			var foreign []string
+			var we *WaitError
+			var rf *RolloutFailedError
+			switch {
+			case tt.wantErr == nil:
+				if err != nil {
+					t.Fatalf("WaitRollout() error = %v", err)
+				}
+				if r.Deployment.DeploymentID != tt.wantID {
+					t.Errorf("Deployment = %v, want %v", r.Deployment.DeploymentID, tt.wantID)
+				}
+				foreign = r.Foreign
+			case !errors.Is(err, tt.wantErr):
+				t.Fatalf("WaitRollout() = %v, %v; want error %v", r, err, tt.wantErr)
+			case errors.As(err, &we):
+				foreign = we.Foreign
+				checkWaitErrorRow(t, err, tt.wantID)
+			case errors.As(err, &rf):
+				foreign = rf.Foreign
+				checkWaitErrorRow(t, err, tt.wantID)
+			}
+			if diff := cmp.Diff(tt.wantForeign, foreign); diff != "" {
+				t.Errorf("Foreign mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestWaitRolloutDeadlineBoundsRequests checks that a Dokploy that stops
+// answering ends the wait at the rollout deadline with the rollout-timeout
+// error, never with a transport timeout and never later. The guard context
+// only catches a wait that would otherwise run until the HTTP client's
+// backstop.
+func TestWaitRolloutDeadlineBoundsRequests(t *testing.T) {
+	t.Parallel()
+	before := map[string]bool{"old-1": true}
+	tests := []struct {
+		name      string
+		rows      [][]Deployment
+		queue     [][]QueueJob
+		hangList  map[int]bool
+		hangQueue bool
+		timeout   time.Duration
+		realClock bool
+		wantID    string // the row the error carries
+	}{
+		{name: "the first list call hangs", rows: [][]Deployment{{oldRow}}, hangList: map[int]bool{1: true},
+			timeout: 300 * time.Millisecond},
+		{name: "the queue hangs", rows: [][]Deployment{{oldRow}}, hangQueue: true, timeout: 300 * time.Millisecond},
+		{name: "the list hangs mid-rollout", rows: [][]Deployment{{newRunning, oldRow}}, queue: [][]QueueJob{{appJob("active")}},
+			hangList: map[int]bool{2: true}, timeout: 1300 * time.Millisecond, wantID: "new-1"},
+		{name: "the list hangs mid-rollout, wall clock", rows: [][]Deployment{{newRunning, oldRow}}, queue: [][]QueueJob{{appJob("active")}},
+			hangList: map[int]bool{2: true, 3: true, 4: true}, timeout: 1500 * time.Millisecond, realClock: true, wantID: "new-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var opts []Option
+			if tt.realClock {
+				opts = append(opts, WithClock(time.Now), WithSleep(clock.Sleep))
+			}
+			c, mux, _ := setup(t, opts...)
+			tg := ApplicationTarget("app-1")
+			srv := &rolloutServer{target: tg, rows: tt.rows, queue: tt.queue, hangList: tt.hangList, hangQueue: tt.hangQueue}
+			srv.mount(t, mux)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			start := time.Now()
+			_, err := c.WaitRollout(ctx, tg, before, WaitOptions{Timeout: tt.timeout})
+			wall := time.Since(start)
+			var we *WaitError
+			if !errors.As(err, &we) || !errors.Is(err, ErrRolloutTimeout) {
+				t.Fatalf("WaitRollout() error = %v, want the rollout-timeout *WaitError", err)
+			}
+			if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "context deadline") {
+				t.Errorf("WaitRollout() error = %v, want no transport timeout in it", err)
+			}
+			if we.Elapsed < tt.timeout {
+				t.Errorf("WaitError.Elapsed = %v, want at least the timeout %v", we.Elapsed, tt.timeout)
+			}
+			// A bound, not a measurement: the old client waited out its 30s
+			// HTTP timeout four times.
+			if wall > tt.timeout+5*time.Second {
+				t.Errorf("WaitRollout() returned after %v, want it near the timeout %v", wall, tt.timeout)
+			}
+			checkWaitErrorRow(t, err, tt.wantID)
+		})
+	}
+}
+
+// TestWaitRolloutHostileFields follows a row whose id, title and status hold
+// control characters: the wait still works, the values are carried as sent,
+// and error text stays one clean line.
+func TestWaitRolloutHostileFields(t *testing.T) {
+	t.Parallel()
+	const id = "new-1\r\n::error::pwned\x1b[2J\u2028x"
+	running := depRow(id, StatusRunning, "2026-08-21T12:00:05.000Z")
+	running.Title = "deploy\n::add-mask::nothing"
+	weird := depRow(id, "running\n::warning::x", "2026-08-21T12:00:05.000Z")
+	failed := depRow(id, StatusError, "2026-08-21T12:00:05.000Z")
+	c, mux, _ := setup(t)
+	tg := ApplicationTarget("app-1")
+	srv := &rolloutServer{target: tg, rows: [][]Deployment{{running, oldRow}, {weird, oldRow}, {failed, oldRow}},
+		queue: [][]QueueJob{{appJob("active")}}}
+	srv.mount(t, mux)
+	var got []progressKey
+	_, err := c.WaitRollout(context.Background(), tg, map[string]bool{"old-1": true}, WaitOptions{
+		OnProgress: func(p Progress) { got = append(got, progressKey{p.Phase, p.Status, p.DeploymentID}) },
+	})
+	var rf *RolloutFailedError
+	if !errors.As(err, &rf) {
+		t.Fatalf("WaitRollout() error = %v, want *RolloutFailedError", err)
+	}
+	if rf.Deployment.DeploymentID != id {
+		t.Errorf("Deployment.DeploymentID = %q, want %q as sent", rf.Deployment.DeploymentID, id)
+	}
+	want := []progressKey{{PhaseRunning, StatusRunning, id}, {PhaseUnknown, "running\n::warning::x", id}, {PhaseFailed, StatusError, id}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("progress mismatch (-want +got):\n%s", diff)
+	}
+	checkOneLine(t, err.Error())
+}
+
+func checkOneLine(t *testing.T, s string) {
+	t.Helper()
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == 0x2028 || r == 0x2029 {
+			t.Fatalf("text %q holds control character %U", s, r)
+		}
+	}
+}
+
+func FuzzWaitErrorText(f *testing.F) {
+	for _, s := range []string{"new-1", "a\nb", "\r\n::error::x", "\x1b[2J", "\u2028\u202e", strings.Repeat("é", 300), "\xff\xfe"} {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, id, status string) {
+		row := &Deployment{DeploymentID: id, Status: status}
+		for _, err := range []error{
+			&WaitError{Err: ErrStuckRunning, Target: ApplicationTarget("app-1"), Deployment: row, Status: status},
+			&WaitError{Err: ErrLostJob, Target: ApplicationTarget("app-1"), Status: status},
+			&RolloutFailedError{Target: ComposeTarget("cmp-1"), Deployment: row, Status: status},
+		} {
+			checkOneLine(t, err.Error())
+		}
+		checkOneLine(t, SafeText(id))
+	})
 }
