@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
 	"github.com/launchplane/runtime-identity/internal/logtext"
 	"github.com/launchplane/runtime-identity/internal/retry"
 )
@@ -134,21 +133,30 @@ type Progress struct {
 
 // WaitOptions tune WaitRollout. Zero values take the defaults.
 type WaitOptions struct {
-	// Timeout bounds the whole wait (default 10m).
+	// Timeout bounds the whole wait (default 10m); no request outlives it.
 	Timeout time.Duration
-	// Interval is the first poll delay (default 1s); it doubles up to
-	// MaxInterval (default 10s).
-	Interval, MaxInterval time.Duration
+	// Interval is the poll period (default 1s). Requests run on a fixed
+	// schedule anchored at the start (start, start+Interval, ...), one per
+	// slot, so request time does not stretch it; a request that overruns its
+	// slot skips the slots it missed instead of catching up.
+	Interval time.Duration
+	// QueueEvery makes every QueueEvery-th request (default 5, at least 2)
+	// a read of deployment.queueList in place of the deployment list, while
+	// the queue can tell something: before a new row exists (queued, active,
+	// lost) and while it runs (stuck). The second request is the first queue
+	// read. At the defaults that is 60 requests a minute, 12 of them queue
+	// reads, and a row's end is seen within a slot or two.
+	QueueEvery int
 	// LostPolls and GraceLost: the job counts as lost when no new row exists,
 	// the queue has listed no job for the target on LostPolls consecutive
-	// polls (default 3), and GraceLost (default 60s) has passed since the
-	// wait began.
+	// queue reads (default 3), and GraceLost (default 60s) has passed since
+	// the wait began.
 	LostPolls int
 	GraceLost time.Duration
 	// StuckPolls and StuckAfter: the new row counts as stuck when it is
 	// running while the queue shows no active job for the target on
-	// StuckPolls consecutive polls (default 3) spanning at least StuckAfter
-	// (default 60s).
+	// StuckPolls consecutive queue reads (default 3) spanning at least
+	// StuckAfter (default 60s).
 	StuckPolls int
 	StuckAfter time.Duration
 	// LogTail is how many log lines a failed deployment reports (default 40).
@@ -169,12 +177,12 @@ func (o WaitOptions) withDefaults() WaitOptions {
 	}
 	def(&o.Timeout, 10*time.Minute)
 	def(&o.Interval, time.Second)
-	def(&o.MaxInterval, 10*time.Second)
 	def(&o.GraceLost, 60*time.Second)
 	def(&o.StuckAfter, 60*time.Second)
-	if o.MaxInterval < o.Interval {
-		o.MaxInterval = o.Interval
+	if o.QueueEvery <= 0 {
+		o.QueueEvery = 5
 	}
+	o.QueueEvery = max(o.QueueEvery, 2) // the list needs slots of its own
 	if o.LostPolls <= 0 {
 		o.LostPolls = 3
 	}
@@ -193,8 +201,8 @@ func (o WaitOptions) withDefaults() WaitOptions {
 type Rollout struct {
 	Deployment *Deployment
 	Elapsed    time.Duration
-	// Polls counts deployment list polls.
-	Polls int
+	// Polls counts deployment list polls; QueueReads counts queue reads.
+	Polls, QueueReads int
 	// SawRunning is false when the row was already done at its first sight.
 	SawRunning bool
 	// Others lists further new rows seen for the target: deployments
@@ -207,18 +215,21 @@ type Rollout struct {
 
 // WaitRollout follows the deployment triggered right after the snapshot
 // before (ids of the target's rows taken just before the trigger) until it
-// ends. It polls the target's deployment list for a row whose id is not in
-// before, waiting opts.Interval (1s) after the first poll and doubling up to
-// opts.MaxInterval (10s): 1s, 2s, 4s, 8s, 10s, 10s, ... While no new row
-// exists it asks deployment.queueList whether the job is queued or active.
-// When several new rows appear it follows the oldest.
+// ends. It polls the target's deployment list for a row of the target whose
+// id is not in before, on a fixed schedule of one request per opts.Interval
+// (1s); every opts.QueueEvery-th request (5th) reads deployment.queueList
+// instead, to tell queued from active before the row exists, and to notice a
+// lost job or a row stuck in running. When several new rows appear it follows
+// the oldest. Rows of other services never count; they are reported in
+// Foreign.
 //
 // It returns the row once it is "done". "error" and "cancelled" give a
 // *RolloutFailedError carrying the redacted log tail. A vanished job, a row
 // stuck in "running" and the deadline give a *WaitError wrapping ErrLostJob,
-// ErrStuckRunning or ErrRolloutTimeout. Statuses it does not know keep it
-// waiting. API errors end the wait at once (a 401 matches ErrUnauthorized),
-// and so does ctx.
+// ErrStuckRunning or ErrRolloutTimeout; every request ends at the deadline,
+// and one it cuts short gives the rollout-timeout error too. Statuses it does
+// not know keep it waiting. API errors end the wait at once (a 401 matches
+// ErrUnauthorized), and so does ctx.
 func (c *Client) WaitRollout(ctx context.Context, t Target, before map[string]bool, opts WaitOptions) (*Rollout, error) {
 	if err := t.Validate(); err != nil {
 		return nil, err
@@ -226,27 +237,26 @@ func (c *Client) WaitRollout(ctx context.Context, t Target, before map[string]bo
 	o := opts.withDefaults()
 	w := &waiter{c: c, t: t, before: before, o: o, start: c.now(), seenForeign: map[string]bool{}}
 	w.deadline = w.start.Add(o.Timeout)
-	b := backoff.NewExponentialBackOff(
-		backoff.WithInitialInterval(o.Interval),
-		backoff.WithMaxInterval(o.MaxInterval),
-		backoff.WithMultiplier(2),
-		backoff.WithRandomizationFactor(0),
-		backoff.WithMaxElapsedTime(0),
-	)
-	for {
+	// The first queue read is the second request: early enough to tell
+	// "queued" from "pending", after a first look at the list.
+	w.sinceQueue = o.QueueEvery - 2
+	for slot := int64(0); ; {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("dokploy: wait for %s rollout: %w", t, err)
 		}
-		r, err := w.poll(ctx)
+		if now := c.now(); !now.Before(w.deadline) {
+			return nil, w.fail(ErrRolloutTimeout, now)
+		}
+		r, err := w.step(ctx)
 		if r != nil || err != nil {
 			return r, w.wrap(ctx, err)
 		}
+		// The next slot after now: slots stay anchored at the start, and a
+		// request that overran its slot skips the ones it missed.
 		now := c.now()
-		if !now.Before(w.deadline) {
-			return nil, w.fail(ErrRolloutTimeout, now)
-		}
-		d := min(b.NextBackOff(), w.deadline.Sub(now))
-		if err := c.sleep(ctx, d); err != nil {
+		slot = max(slot+1, int64(now.Sub(w.start)/o.Interval)+1)
+		next := w.start.Add(time.Duration(slot) * o.Interval)
+		if err := c.sleep(ctx, min(next.Sub(now), w.deadline.Sub(now))); err != nil {
 			return nil, fmt.Errorf("dokploy: wait for %s rollout: %w", t, err)
 		}
 	}
@@ -263,6 +273,8 @@ type waiter struct {
 	deadline time.Time
 
 	polls      int
+	queueReads int
+	sinceQueue int // requests since the last queue read
 	row        *Deployment
 	status     string
 	sawRunning bool
@@ -314,8 +326,20 @@ func (w *waiter) wrap(ctx context.Context, err error) error {
 	return err
 }
 
-// poll looks once. It returns a result or an error when the wait is over,
-// nil and nil to go on.
+// step makes the request of one slot: a queue read when one is due and the
+// queue can tell something, a deployment list poll otherwise. It returns a
+// result or an error when the wait is over, nil and nil to go on.
+func (w *waiter) step(ctx context.Context) (*Rollout, error) {
+	queueHelps := w.row == nil || w.row.Status == StatusRunning
+	if queueHelps && w.sinceQueue >= w.o.QueueEvery-1 {
+		w.sinceQueue = 0
+		return nil, w.readQueue(ctx)
+	}
+	w.sinceQueue++
+	return w.poll(ctx)
+}
+
+// poll reads the deployment list once.
 func (w *waiter) poll(ctx context.Context) (*Rollout, error) {
 	var rows []Deployment
 	err := w.bounded(ctx, func(ctx context.Context) error {
@@ -338,21 +362,22 @@ func (w *waiter) poll(ctx context.Context) (*Rollout, error) {
 		w.row, w.others = row, others
 	}
 	if w.row == nil {
-		return nil, w.pollQueue(ctx)
+		return nil, nil
 	}
 	w.lostPolls = 0
 	w.status = w.row.Status
 	switch w.row.Status {
 	case StatusDone:
 		w.report(PhaseDone, StatusDone)
-		return &Rollout{Deployment: w.row, Elapsed: w.elapsed(), Polls: w.polls, SawRunning: w.sawRunning, Others: w.others, Foreign: w.foreign}, nil
+		return &Rollout{Deployment: w.row, Elapsed: w.elapsed(), Polls: w.polls, QueueReads: w.queueReads,
+			SawRunning: w.sawRunning, Others: w.others, Foreign: w.foreign}, nil
 	case StatusError, StatusCancelled:
 		w.report(PhaseFailed, w.row.Status)
 		return nil, w.failed(ctx)
 	case StatusRunning:
 		w.sawRunning = true
 		w.report(PhaseRunning, StatusRunning)
-		return nil, w.checkStuck(ctx)
+		return nil, nil
 	default:
 		w.stuckPolls = 0
 		w.report(PhaseUnknown, w.row.Status)
@@ -360,13 +385,24 @@ func (w *waiter) poll(ctx context.Context) (*Rollout, error) {
 	}
 }
 
-// pollQueue runs while no new row exists: it reports the job's queue state
-// and decides whether the job is lost.
-func (w *waiter) pollQueue(ctx context.Context) error {
+// readQueue reads the queue once: before the row exists it reports the job's
+// queue state and decides whether the job is lost; while the row runs it
+// decides whether the row is stuck.
+func (w *waiter) readQueue(ctx context.Context) error {
 	jobs, err := w.queue(ctx)
 	if err != nil {
 		return err
 	}
+	w.queueReads++
+	if w.row != nil {
+		return w.checkStuck(jobs)
+	}
+	return w.checkLost(jobs)
+}
+
+// checkLost runs while no new row exists: it reports the job's queue state
+// and decides whether the job is lost.
+func (w *waiter) checkLost(jobs []QueueJob) error {
 	job := findJob(jobs, w.t, false)
 	if job == nil {
 		w.lostPolls++
@@ -401,11 +437,7 @@ func (w *waiter) queue(ctx context.Context) ([]QueueJob, error) {
 
 // checkStuck runs while the new row is running: a running row needs an
 // active job behind it.
-func (w *waiter) checkStuck(ctx context.Context) error {
-	jobs, err := w.queue(ctx)
-	if err != nil {
-		return err
-	}
+func (w *waiter) checkStuck(jobs []QueueJob) error {
 	if findJob(jobs, w.t, true) != nil {
 		w.stuckPolls = 0
 		return nil

@@ -58,8 +58,10 @@ type rolloutServer struct {
 	listStatus map[int]int
 	// hangList (1-based list calls) and hangQueue make those calls hang
 	// until the client gives up: a Dokploy that stops answering.
-	hangList   map[int]bool
-	hangQueue  bool
+	hangList  map[int]bool
+	hangQueue bool
+	// onRequest, when set, runs at the start of every list or queue call.
+	onRequest  func()
 	logs       string
 	listCalls  int
 	queueCalls int
@@ -69,6 +71,9 @@ type rolloutServer struct {
 func (s *rolloutServer) mount(t *testing.T, mux *http.ServeMux) {
 	list := func(w http.ResponseWriter, r *http.Request) {
 		testRequest(t, r, http.MethodGet)
+		if s.onRequest != nil {
+			s.onRequest()
+		}
 		s.mu.Lock()
 		s.listCalls++
 		n := s.listCalls
@@ -108,6 +113,9 @@ func (s *rolloutServer) mount(t *testing.T, mux *http.ServeMux) {
 	mux.HandleFunc("/api/deployment.allByCompose", list)
 	mux.HandleFunc("/api/deployment.queueList", func(w http.ResponseWriter, r *http.Request) {
 		testRequest(t, r, http.MethodGet)
+		if s.onRequest != nil {
+			s.onRequest()
+		}
 		s.mu.Lock()
 		s.queueCalls++
 		hang := s.hangQueue
@@ -174,24 +182,26 @@ func TestWaitRollout(t *testing.T) {
 		wantListCalls  int
 		wantQueueCalls int
 	}{
+		// The schedule: one request a second; the queue is read at t=1, 6,
+		// 11, ... while it can tell something, the list the other seconds.
 		{
 			name:   "new row appears late",
 			target: ApplicationTarget("app-1"),
-			rows:   [][]Deployment{{oldRow}, {oldRow}, {newRunning, oldRow}, {newDone, oldRow}},
-			queue:  [][]QueueJob{{appJob("waiting")}, {appJob("active")}, {appJob("active")}},
-			wantID: "new-1", wantElapsed: 7 * time.Second, wantSawRunning: true,
+			rows:   [][]Deployment{{oldRow}, {oldRow}, {oldRow}, {oldRow}, {oldRow}, {newRunning, oldRow}, {newDone, oldRow}},
+			queue:  [][]QueueJob{{appJob("waiting")}, {appJob("active")}},
+			wantID: "new-1", wantElapsed: 8 * time.Second, wantSawRunning: true,
 			wantProgress: []progressKey{
 				{PhaseQueued, "waiting", ""}, {PhaseActive, "active", ""},
 				{PhaseRunning, StatusRunning, "new-1"}, {PhaseDone, StatusDone, "new-1"},
 			},
-			wantListCalls: 4, wantQueueCalls: 3,
+			wantListCalls: 7, wantQueueCalls: 2, // lists at 0,2,3,4,5,7,8s; queue at 1,6s
 		},
 		{
 			name:   "row created already running then done (compose)",
 			target: ComposeTarget("cmp-1"),
 			rows:   [][]Deployment{{newRunning, oldRow}, {newDone, oldRow}},
 			queue:  [][]QueueJob{{composeJob("active")}},
-			wantID: "new-1", wantElapsed: time.Second, wantSawRunning: true,
+			wantID: "new-1", wantElapsed: 2 * time.Second, wantSawRunning: true,
 			wantProgress:  []progressKey{{PhaseRunning, StatusRunning, "new-1"}, {PhaseDone, StatusDone, "new-1"}},
 			wantListCalls: 2, wantQueueCalls: 1,
 		},
@@ -207,7 +217,7 @@ func TestWaitRollout(t *testing.T) {
 			name:   "error with log tail redacted",
 			target: ApplicationTarget("app-1"),
 			rows:   [][]Deployment{{oldRow}, {newRunning, oldRow}, {newError, oldRow}},
-			queue:  [][]QueueJob{{appJob("waiting")}, {appJob("active")}},
+			queue:  [][]QueueJob{{appJob("waiting")}},
 			logs:   "Step 1/4\nDB_PASSWORD=" + redactedSecret + "\nx-api-key: " + testKey + "\nERROR: build failed",
 			opts:   WaitOptions{Redact: redactTest},
 			wantID: "new-1", wantErr: ErrRolloutFailed, wantText: `deployment new-1 ended with status "error"`,
@@ -216,7 +226,7 @@ func TestWaitRollout(t *testing.T) {
 			wantProgress: []progressKey{
 				{PhaseQueued, "waiting", ""}, {PhaseRunning, StatusRunning, "new-1"}, {PhaseFailed, StatusError, "new-1"},
 			},
-			wantListCalls: 3, wantQueueCalls: 2,
+			wantListCalls: 3, wantQueueCalls: 1,
 		},
 		{
 			name:   "cancelled with custom tail",
@@ -243,12 +253,12 @@ func TestWaitRollout(t *testing.T) {
 			rows:        [][]Deployment{{oldRow}},
 			queue:       [][]QueueJob{{appJob("waiting")}, {}},
 			wantErr:     ErrLostJob,
-			wantText:    "dokploy: application app-1: deployment job lost after 1m5s (no deployment row yet)",
-			wantElapsed: 65 * time.Second, // polls at 0,1,3,7,15,25,35,45,55,65s; grace 60s
+			wantText:    "dokploy: application app-1: deployment job lost after 1m1s (no deployment row yet)",
+			wantElapsed: 61 * time.Second, // queue reads at 1,6,...,61s; the third miss past the 60s grace
 			wantProgress: []progressKey{
 				{PhaseQueued, "waiting", ""}, {PhasePending, "", ""},
 			},
-			wantListCalls: 10, wantQueueCalls: 10,
+			wantListCalls: 49, wantQueueCalls: 13,
 		},
 		{
 			name:        "lost job with a short grace, other jobs ignored",
@@ -257,11 +267,11 @@ func TestWaitRollout(t *testing.T) {
 			queue:       [][]QueueJob{{{ID: "job-9", State: "active", Data: QueueJobData{ApplicationID: "app-2"}}, {ID: "job-8", State: "waiting", Data: QueueJobData{ApplicationID: "app-1", ApplicationType: "application-preview"}}}},
 			opts:        WaitOptions{GraceLost: 5 * time.Second},
 			wantErr:     ErrLostJob,
-			wantElapsed: 7 * time.Second, // the third poll (3s) is inside the grace
+			wantElapsed: 11 * time.Second, // the third queue read without the job
 			wantProgress: []progressKey{
 				{PhasePending, "", ""},
 			},
-			wantListCalls: 4, wantQueueCalls: 4,
+			wantListCalls: 9, wantQueueCalls: 3,
 		},
 		{
 			name:        "stuck running",
@@ -270,10 +280,10 @@ func TestWaitRollout(t *testing.T) {
 			queue:       [][]QueueJob{{}},
 			wantID:      "new-1",
 			wantErr:     ErrStuckRunning,
-			wantText:    `dokploy: application app-1: deployment stuck in running after 1m5s (deployment new-1, status "running")`,
-			wantElapsed: 65 * time.Second, wantSawRunning: true,
+			wantText:    `dokploy: application app-1: deployment stuck in running after 1m1s (deployment new-1, status "running")`,
+			wantElapsed: 61 * time.Second, wantSawRunning: true, // no active job from 1s to 61s
 			wantProgress:  []progressKey{{PhaseRunning, StatusRunning, "new-1"}},
-			wantListCalls: 10, wantQueueCalls: 10,
+			wantListCalls: 49, wantQueueCalls: 13,
 		},
 		{
 			name:   "running with an active job is not stuck",
@@ -281,9 +291,10 @@ func TestWaitRollout(t *testing.T) {
 			rows: [][]Deployment{{newRunning}, {newRunning}, {newRunning}, {newRunning}, {newRunning}, {newRunning},
 				{newRunning}, {newRunning}, {newRunning}, {newRunning}, {newRunning}, {newRunning}, {newDone}},
 			queue:  [][]QueueJob{{appJob("active")}},
-			wantID: "new-1", wantSawRunning: true, wantElapsed: 95 * time.Second,
+			opts:   WaitOptions{StuckAfter: 5 * time.Second}, // without the job: stuck at 11s
+			wantID: "new-1", wantSawRunning: true, wantElapsed: 15 * time.Second,
 			wantProgress:  []progressKey{{PhaseRunning, StatusRunning, "new-1"}, {PhaseDone, StatusDone, "new-1"}},
-			wantListCalls: 13, wantQueueCalls: 12,
+			wantListCalls: 13, wantQueueCalls: 3,
 		},
 		{
 			name:        "timeout",
@@ -293,22 +304,22 @@ func TestWaitRollout(t *testing.T) {
 			opts:        WaitOptions{Timeout: 30 * time.Second},
 			wantErr:     ErrRolloutTimeout,
 			wantText:    "dokploy: application app-1: rollout deadline passed after 30s (no deployment row yet, job waiting)",
-			wantElapsed: 30 * time.Second, // polls at 0,1,3,7,15,25; none at the deadline itself
+			wantElapsed: 30 * time.Second, // requests at 0..29s; none at the deadline itself
 			wantProgress: []progressKey{
 				{PhaseQueued, "waiting", ""},
 			},
-			wantListCalls: 6, wantQueueCalls: 6,
+			wantListCalls: 24, wantQueueCalls: 6,
 		},
 		{
-			name:   "unknown status tolerated",
+			name:   "unknown status tolerated, and the queue left alone meanwhile",
 			target: ApplicationTarget("app-1"),
 			rows:   [][]Deployment{{newQueued, oldRow}, {newQueued, oldRow}, {newRunning, oldRow}, {newDone, oldRow}},
 			queue:  [][]QueueJob{{appJob("active")}},
-			wantID: "new-1", wantSawRunning: true, wantElapsed: 7 * time.Second,
+			wantID: "new-1", wantSawRunning: true, wantElapsed: 4 * time.Second,
 			wantProgress: []progressKey{
 				{PhaseUnknown, "queued", "new-1"}, {PhaseRunning, StatusRunning, "new-1"}, {PhaseDone, StatusDone, "new-1"},
 			},
-			wantListCalls: 4, wantQueueCalls: 1,
+			wantListCalls: 4, wantQueueCalls: 1, // lists at 0,1,2,4s; the queue read due at 1s waits for a running row
 		},
 		{
 			name:       "401 mid-run",
@@ -321,7 +332,7 @@ func TestWaitRollout(t *testing.T) {
 			wantProgress: []progressKey{
 				{PhaseQueued, "waiting", ""},
 			},
-			wantListCalls: 3, wantQueueCalls: 2,
+			wantListCalls: 3, wantQueueCalls: 1,
 		},
 		{
 			name:       "5xx burst on a poll recovered",
@@ -330,8 +341,8 @@ func TestWaitRollout(t *testing.T) {
 			queue:      [][]QueueJob{{appJob("waiting")}},
 			listStatus: map[int]int{2: 503, 3: 502},
 			wantID:     "new-1",
-			// 1s poll delay, then 0.5s and 1s client retries
-			wantElapsed: 2500 * time.Millisecond,
+			// the list at 2s, then the client's 0.5s and 1s retries
+			wantElapsed: 3500 * time.Millisecond,
 			wantProgress: []progressKey{
 				{PhaseQueued, "waiting", ""}, {PhaseDone, StatusDone, "new-1"},
 			},
@@ -342,7 +353,7 @@ func TestWaitRollout(t *testing.T) {
 			target: ApplicationTarget("app-1"),
 			rows:   [][]Deployment{{newer2, newRunning, oldRow}, {newer2, newDone, oldRow}},
 			queue:  [][]QueueJob{{appJob("active")}},
-			wantID: "new-1", wantSawRunning: true, wantOthers: []string{"new-2"}, wantElapsed: time.Second,
+			wantID: "new-1", wantSawRunning: true, wantOthers: []string{"new-2"}, wantElapsed: 2 * time.Second,
 			wantProgress:  []progressKey{{PhaseRunning, StatusRunning, "new-1"}, {PhaseDone, StatusDone, "new-1"}},
 			wantListCalls: 2, wantQueueCalls: 1,
 		},
@@ -452,20 +463,70 @@ func checkWaitErrorRow(t *testing.T, err error, wantID string) {
 	}
 }
 
-func TestWaitRolloutBackoffSchedule(t *testing.T) {
+// TestWaitRolloutSchedule checks the fixed schedule: one request a slot,
+// slots anchored at the start whatever a request takes, missed slots skipped,
+// the queue read every QueueEvery-th request, and so at most 60 requests in a
+// minute at the defaults.
+func TestWaitRolloutSchedule(t *testing.T) {
 	t.Parallel()
-	c, mux, clk := setup(t)
-	srv := &rolloutServer{target: ApplicationTarget("app-1"), rows: [][]Deployment{{oldRow}}, queue: [][]QueueJob{{appJob("waiting")}}}
-	srv.mount(t, mux)
-	_, err := c.WaitRollout(context.Background(), ApplicationTarget("app-1"), map[string]bool{"old-1": true},
-		WaitOptions{Timeout: time.Minute})
-	if !errors.Is(err, ErrRolloutTimeout) {
-		t.Fatalf("WaitRollout() error = %v, want ErrRolloutTimeout", err)
-	}
 	s := time.Second
-	want := []time.Duration{1 * s, 2 * s, 4 * s, 8 * s, 10 * s, 10 * s, 10 * s, 10 * s, 5 * s}
-	if diff := cmp.Diff(want, clk.Sleeps()); diff != "" {
-		t.Errorf("poll delays mismatch (-want +got):\n%s", diff)
+	ms := time.Millisecond
+	repeat := func(d time.Duration, n int) []time.Duration {
+		out := make([]time.Duration, n)
+		for i := range out {
+			out[i] = d
+		}
+		return out
+	}
+	tests := []struct {
+		name           string
+		opts           WaitOptions
+		requestTakes   time.Duration // fake time each request takes
+		wantSleeps     []time.Duration
+		wantListCalls  int
+		wantQueueCalls int
+	}{
+		{
+			name: "defaults: a minute is 60 requests, 12 of them queue reads",
+			opts: WaitOptions{Timeout: time.Minute}, wantSleeps: repeat(s, 60),
+			wantListCalls: 48, wantQueueCalls: 12,
+		},
+		{
+			name: "slow requests do not stretch the schedule",
+			opts: WaitOptions{Timeout: 10 * s}, requestTakes: 300 * ms, wantSleeps: repeat(700*ms, 10),
+			wantListCalls: 8, wantQueueCalls: 2,
+		},
+		{
+			name: "a request that overruns its slot skips the missed slots",
+			opts: WaitOptions{Timeout: 10 * s}, requestTakes: 1500 * ms, wantSleeps: repeat(500*ms, 5),
+			wantListCalls: 4, wantQueueCalls: 1, // requests at 0,2,4,6,8s
+		},
+		{
+			name: "custom interval and queue share",
+			opts: WaitOptions{Timeout: 5 * s, Interval: 500 * ms, QueueEvery: 2}, wantSleeps: repeat(500*ms, 10),
+			wantListCalls: 5, wantQueueCalls: 5,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, mux, clk := setup(t)
+			srv := &rolloutServer{target: ApplicationTarget("app-1"), rows: [][]Deployment{{oldRow}},
+				queue: [][]QueueJob{{appJob("waiting")}}, onRequest: func() { clk.Advance(tt.requestTakes) }}
+			srv.mount(t, mux)
+			_, err := c.WaitRollout(context.Background(), ApplicationTarget("app-1"), map[string]bool{"old-1": true}, tt.opts)
+			if !errors.Is(err, ErrRolloutTimeout) {
+				t.Fatalf("WaitRollout() error = %v, want ErrRolloutTimeout", err)
+			}
+			if diff := cmp.Diff(tt.wantSleeps, clk.Sleeps()); diff != "" {
+				t.Errorf("poll delays mismatch (-want +got):\n%s", diff)
+			}
+			srv.mu.Lock()
+			defer srv.mu.Unlock()
+			if srv.listCalls != tt.wantListCalls || srv.queueCalls != tt.wantQueueCalls {
+				t.Errorf("list, queue calls = %d, %d; want %d, %d", srv.listCalls, srv.queueCalls, tt.wantListCalls, tt.wantQueueCalls)
+			}
+		})
 	}
 }
 
@@ -538,9 +599,9 @@ func TestWaitRolloutHappyPathCalls(t *testing.T) {
 	want := map[string]int{
 		"application.one":             2,
 		"application.saveEnvironment": 1,
-		"deployment.all":              4, // snapshot + 3 polls
+		"deployment.all":              4, // snapshot + polls at 0, 2, 3s
 		"application.deploy":          1,
-		"deployment.queueList":        2,
+		"deployment.queueList":        1, // at 1s
 	}
 	if diff := cmp.Diff(want, c.Calls()); diff != "" {
 		t.Errorf("Calls() mismatch (-want +got):\n%s", diff)
@@ -658,17 +719,20 @@ func TestWaitRolloutDeadlineBoundsRequests(t *testing.T) {
 		queue     [][]QueueJob
 		hangList  map[int]bool
 		hangQueue bool
+		interval  time.Duration
 		timeout   time.Duration
 		realClock bool
 		wantID    string // the row the error carries
 	}{
 		{name: "the first list call hangs", rows: [][]Deployment{{oldRow}}, hangList: map[int]bool{1: true},
 			timeout: 300 * time.Millisecond},
-		{name: "the queue hangs", rows: [][]Deployment{{oldRow}}, hangQueue: true, timeout: 300 * time.Millisecond},
+		{name: "the queue hangs", rows: [][]Deployment{{oldRow}}, hangQueue: true, timeout: 1300 * time.Millisecond},
+		// The second list call is at 2s, 300ms before the deadline.
 		{name: "the list hangs mid-rollout", rows: [][]Deployment{{newRunning, oldRow}}, queue: [][]QueueJob{{appJob("active")}},
-			hangList: map[int]bool{2: true}, timeout: 1300 * time.Millisecond, wantID: "new-1"},
+			hangList: map[int]bool{2: true}, timeout: 2300 * time.Millisecond, wantID: "new-1"},
 		{name: "the list hangs mid-rollout, wall clock", rows: [][]Deployment{{newRunning, oldRow}}, queue: [][]QueueJob{{appJob("active")}},
-			hangList: map[int]bool{2: true, 3: true, 4: true}, timeout: 1500 * time.Millisecond, realClock: true, wantID: "new-1"},
+			hangList: map[int]bool{2: true, 3: true, 4: true}, interval: 200 * time.Millisecond, timeout: time.Second,
+			realClock: true, wantID: "new-1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -684,7 +748,7 @@ func TestWaitRolloutDeadlineBoundsRequests(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			start := time.Now()
-			_, err := c.WaitRollout(ctx, tg, before, WaitOptions{Timeout: tt.timeout})
+			_, err := c.WaitRollout(ctx, tg, before, WaitOptions{Timeout: tt.timeout, Interval: tt.interval})
 			wall := time.Since(start)
 			var we *WaitError
 			if !errors.As(err, &we) || !errors.Is(err, ErrRolloutTimeout) {
