@@ -35,7 +35,7 @@ const testKey = "test-api-key-9f8e7d6c5b4a"
 // setup starts a test server whose mux is mounted under baseURLPath and
 // returns a client for it with a fake clock. Handlers see paths such as
 // "/api/application.one". Requests without the test key get a 401.
-func setup(t *testing.T, opts ...Option) (*Client, *http.ServeMux, *clocktest.Fake) {
+func setup(t testing.TB, opts ...Option) (*Client, *http.ServeMux, *clocktest.Fake) {
 	t.Helper()
 	mux := http.NewServeMux()
 	api := http.NewServeMux()
