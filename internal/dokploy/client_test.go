@@ -496,6 +496,7 @@ func TestClientOperationsInContract(t *testing.T) {
 	wantOps := []string{
 		"GET application.one", "POST application.saveEnvironment", "POST application.update",
 		"POST application.deploy", "POST application.redeploy",
+		"GET application.search", "GET compose.search",
 		"GET compose.one", "POST compose.update", "POST compose.saveEnvironment",
 		"POST compose.deploy", "POST compose.redeploy",
 		"GET deployment.all", "GET deployment.allByCompose", "GET deployment.queueList", "GET deployment.readLogs",
@@ -550,6 +551,10 @@ func TestClientRequestsMatchContract(t *testing.T) {
 			writeJSON(w, 200, `[]`)
 		case "deployment.readLogs":
 			writeJSON(w, 200, `"log"`)
+		case "application.search":
+			writeJSON(w, 200, `{"items":[{"applicationId":"app-1","name":"shop","appName":"shop"}],"total":1}`)
+		case "compose.search":
+			writeJSON(w, 200, `{"items":[{"composeId":"cmp-1","name":"shop","appName":"shop"}],"total":1}`)
 		default:
 			writeJSON(w, 200, `true`)
 		}
@@ -586,6 +591,12 @@ func TestClientRequestsMatchContract(t *testing.T) {
 	_, err = c.Deployment.QueueList(ctx)
 	check(err)
 	_, err = c.Deployment.ReadLogs(ctx, "dep-1", 40)
+	check(err)
+	_, _, err = c.FindByAppName(ctx, KindApplication, "shop")
+	check(err)
+	_, _, err = c.FindByAppName(ctx, KindCompose, "shop")
+	check(err)
+	_, err = c.Application.Search(ctx, SearchOptions{AppName: "shop", Limit: 100, Offset: 100})
 	check(err)
 
 	want := map[string]bool{}
