@@ -37,11 +37,12 @@ type Client struct {
 	mu    sync.Mutex
 	calls map[string]int
 
-	// Application, Compose and Deployment group the operations of the
-	// Dokploy routers of the same names.
+	// Application, Compose, Deployment and Rollbacks group the operations
+	// of the Dokploy routers application, compose, deployment and rollback.
 	Application *ApplicationService
 	Compose     *ComposeService
 	Deployment  *DeploymentService
+	Rollbacks   *RollbackService
 }
 
 // RetryPolicy says how GET requests are retried after a network error or a
@@ -140,6 +141,7 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	c.Application = &ApplicationService{c}
 	c.Compose = &ComposeService{c}
 	c.Deployment = &DeploymentService{c}
+	c.Rollbacks = &RollbackService{c}
 	return c, nil
 }
 

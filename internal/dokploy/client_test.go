@@ -500,6 +500,7 @@ func TestClientOperationsInContract(t *testing.T) {
 		"GET compose.one", "POST compose.update", "POST compose.saveEnvironment",
 		"POST compose.deploy", "POST compose.redeploy",
 		"GET deployment.all", "GET deployment.allByCompose", "GET deployment.queueList", "GET deployment.readLogs",
+		"GET deployment.allByType", "POST rollback.rollback",
 	}
 	if diff := cmp.Diff(wantOps, all, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
 		t.Errorf("annotated operations mismatch (-want +got):\n%s", diff)
@@ -547,8 +548,10 @@ func TestClientRequestsMatchContract(t *testing.T) {
 			writeJSON(w, 200, applicationJSON)
 		case "compose.one":
 			writeJSON(w, 200, composeJSON)
-		case "deployment.all", "deployment.allByCompose", "deployment.queueList":
+		case "deployment.all", "deployment.allByCompose", "deployment.queueList", "deployment.allByType":
 			writeJSON(w, 200, `[]`)
+		case "rollback.rollback":
+			w.WriteHeader(200)
 		case "deployment.readLogs":
 			writeJSON(w, 200, `"log"`)
 		case "application.search":
@@ -598,6 +601,11 @@ func TestClientRequestsMatchContract(t *testing.T) {
 	check(err)
 	_, err = c.Application.Search(ctx, SearchOptions{AppName: "shop", Limit: 100, Offset: 100})
 	check(err)
+	_, err = c.DeploymentsByType(ctx, app)
+	check(err)
+	_, err = c.DeploymentsByType(ctx, cmpT)
+	check(err)
+	check(c.Rollback(ctx, "rb-1"))
 
 	want := map[string]bool{}
 	for _, a := range all {

@@ -41,6 +41,9 @@ type Deployment struct {
 	FinishedAt          *string `json:"finishedAt"`
 	ErrorMessage        *string `json:"errorMessage"`
 	IsPreviewDeployment bool    `json:"isPreviewDeployment"`
+	// RollbackID names the rollback record of this build, when the
+	// application keeps rollbacks (see DeploymentsByType).
+	RollbackID *string `json:"rollbackId"`
 }
 
 // QueueJob is a waiting or active deployment job from deployment.queueList.
