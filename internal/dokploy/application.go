@@ -27,9 +27,18 @@ type Application struct {
 	Replicas          int          `json:"replicas"`
 	ServerID          *string      `json:"serverId"`
 	EnvironmentID     string       `json:"environmentId"`
+	Environment       *Environment `json:"environment"`
+	Project           *Project     `json:"project"` // before Dokploy had environments
+	RegistryID        *string      `json:"registryId"`
 	Registry          *Registry    `json:"registry"`
-	Domains           []Domain     `json:"domains"`
-	Deployments       []Deployment `json:"deployments"` // unordered
+	BuildRegistry     *Registry    `json:"buildRegistry"`
+	// RollbackActive and RollbackRegistryID: Dokploy keeps rollback records
+	// (see DeploymentsByType) only with both set.
+	RollbackActive     bool         `json:"rollbackActive"`
+	RollbackRegistryID *string      `json:"rollbackRegistryId"`
+	RollbackRegistry   *Registry    `json:"rollbackRegistry"`
+	Domains            []Domain     `json:"domains"`
+	Deployments        []Deployment `json:"deployments"` // unordered
 }
 
 // Registry is the image registry an application pushes to and pulls from.
@@ -57,18 +66,26 @@ type Domain struct {
 
 // Secrets returns every value that must be masked before anything is logged:
 // each env value, build arg and build secret (parsed with Dokploy's dotenv
-// rules), the docker source password and the registry password. A multi-line
-// value is returned whole and line by line. The values of the four runtime
-// identity keys are left out: they are public by design and printed. The
-// result is sorted longest first and has no empty or duplicate strings.
+// rules), every value of the project's and the environment's shared env, each
+// env value, build arg and build secret with its ${{project.X}},
+// ${{environment.X}} and ${{X}} references resolved, the docker source
+// password and the registries' passwords (Dokploy v0.30.2 leaves them out of
+// application.one; older versions sent them). A multi-line value is returned whole
+// and line by line. The values of the four runtime identity keys are left
+// out: they are public by design and printed. The result is sorted longest
+// first and has no empty or duplicate strings.
 func (a *Application) Secrets() []string {
 	s := newSecretSet()
 	s.addEnv(a.Env)
 	s.addEnv(deref(a.BuildArgs))
 	s.addEnv(deref(a.BuildSecrets))
+	project, environment := sharedEnvs(a.Environment, a.Project)
+	s.addShared(project, environment, a.Env, deref(a.BuildArgs), deref(a.BuildSecrets))
 	s.add(deref(a.Password))
-	if a.Registry != nil {
-		s.add(a.Registry.Password)
+	for _, r := range []*Registry{a.Registry, a.BuildRegistry, a.RollbackRegistry} {
+		if r != nil {
+			s.add(r.Password)
+		}
 	}
 	return s.list()
 }

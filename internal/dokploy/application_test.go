@@ -200,6 +200,12 @@ func TestApplicationSecrets(t *testing.T) {
 			want: []string{"reg-pass\nline-two", "alpha-value", "npm-secret", "docker-pw", "gh-secret", "line-two", "reg-pass"},
 		},
 		{
+			name: "build and rollback registries",
+			app: Application{BuildRegistry: &Registry{Password: "build-registry-pw"},
+				RollbackRegistry: &Registry{Password: "rollback-registry-pw"}},
+			want: []string{"rollback-registry-pw", "build-registry-pw"},
+		},
+		{
 			name: "duplicates once",
 			app:  Application{Env: "A=same-value\nB=same-value", BuildArgs: ptr("C=same-value")},
 			want: []string{"same-value"},

@@ -14,8 +14,8 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/cenkalti/backoff/v4"
 	"github.com/launchplane/runtime-identity/internal/clock"
+	"github.com/launchplane/runtime-identity/internal/retry"
 )
 
 // successBodyLimit bounds a success response; application.one with a large
@@ -37,16 +37,18 @@ type Client struct {
 	mu    sync.Mutex
 	calls map[string]int
 
-	// Application, Compose and Deployment group the operations of the
-	// Dokploy routers of the same names.
+	// Application, Compose, Deployment and Rollbacks group the operations
+	// of the Dokploy routers application, compose, deployment and rollback.
 	Application *ApplicationService
 	Compose     *ComposeService
 	Deployment  *DeploymentService
+	Rollbacks   *RollbackService
 }
 
 // RetryPolicy says how GET requests are retried after a network error or a
 // 5xx answer. The delays grow from Initial, doubling, up to Max, without
-// jitter. POST requests are never retried.
+// jitter, and never reach past the request context's deadline. POST requests
+// are never retried. The client runs it through internal/retry.
 type RetryPolicy struct {
 	// Attempts is the total number of tries, at least 1.
 	Attempts int
@@ -62,8 +64,9 @@ var DefaultRetry = RetryPolicy{Attempts: 4, Initial: 500 * time.Millisecond, Max
 type Option func(*Client)
 
 // WithHTTPClient makes the client send its requests through hc. The default
-// client has a 30s timeout and refuses redirects, because a redirect would
-// carry the x-api-key header to wherever it points.
+// client refuses redirects, because a redirect would carry the x-api-key
+// header to wherever it points, and has a 30s timeout as a backstop only:
+// every method ends at its context's deadline.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) {
 		if hc != nil {
@@ -82,7 +85,9 @@ func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
 	}
 }
 
-// WithClock replaces the clock used for rollout deadlines and grace periods.
+// WithClock replaces the clock used for rollout deadlines, grace periods and
+// the poll schedule. Retries compare the wall clock with the context's
+// deadline, which is a wall-clock instant.
 func WithClock(now func() time.Time) Option {
 	return func(c *Client) {
 		if now != nil {
@@ -136,6 +141,7 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	c.Application = &ApplicationService{c}
 	c.Compose = &ComposeService{c}
 	c.Deployment = &DeploymentService{c}
+	c.Rollbacks = &RollbackService{c}
 	return c, nil
 }
 
@@ -221,78 +227,87 @@ func (c *Client) newRequest(ctx context.Context, method, op string, query url.Va
 	return req, nil
 }
 
-// do sends req, retrying a GET on network errors and 5xx answers, and decodes
-// a JSON success body into v (when v is not nil and the body is not empty).
-// It returns the raw success body. Errors name the method and operation,
-// never the URL's query.
+// do sends req, retrying a GET on network errors and 5xx answers (through
+// internal/retry, so no retry waits past ctx's deadline), and decodes a JSON
+// success body into v (when v is not nil and the body is not empty). It
+// returns the raw success body. Errors name the method and operation, never
+// the URL's query.
 func (c *Client) do(req *http.Request, op string, v any) ([]byte, error) {
-	ctx := req.Context()
-	attempts := 1
+	p := retry.Policy{
+		Attempts: 1,
+		Initial:  c.retry.Initial,
+		Max:      c.retry.Max,
+		Sleep:    c.sleep,
+		// Now stays the wall clock: retry compares it with ctx.Deadline(),
+		// which is a wall-clock instant whatever clock the caller injected.
+	}
 	if req.Method == http.MethodGet {
-		attempts = c.retry.Attempts
+		p.Attempts = c.retry.Attempts
 	}
-	b := backoff.NewExponentialBackOff(
-		backoff.WithInitialInterval(c.retry.Initial),
-		backoff.WithMaxInterval(c.retry.Max),
-		backoff.WithMultiplier(2),
-		backoff.WithRandomizationFactor(0),
-		backoff.WithMaxElapsedTime(0),
-	)
-	var err error
-	for i := 0; i < attempts; i++ {
-		if i > 0 {
-			if serr := c.sleep(ctx, b.NextBackOff()); serr != nil {
-				return nil, fmt.Errorf("%v; retry stopped: %w", err, serr)
-			}
-		}
-		var data []byte
-		var retry bool
-		data, retry, err = c.attempt(req, op)
-		if err == nil {
-			if v != nil && len(bytes.TrimSpace(data)) > 0 {
-				if derr := json.Unmarshal(data, v); derr != nil {
-					return data, fmt.Errorf("%s %s: decode response: %w", req.Method, op, derr)
-				}
-			}
-			return data, nil
-		}
-		if !retry || ctx.Err() != nil {
-			break
+	var data []byte
+	_, err := retry.Do(req.Context(), p, func(context.Context, int) error {
+		var err error
+		data, err = c.attempt(req, op)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if v != nil && len(bytes.TrimSpace(data)) > 0 {
+		if derr := json.Unmarshal(data, v); derr != nil {
+			return data, fmt.Errorf("%s %s: decode response: %w", req.Method, op, derr)
 		}
 	}
-	return nil, err
+	return data, nil
 }
 
-// attempt sends req once. retry says whether a GET may try again.
-func (c *Client) attempt(req *http.Request, op string) (data []byte, retry bool, err error) {
+// attempt sends req once. Its error is marked retry.Again when a GET may try
+// again: a network error while ctx is live, a 5xx answer, a cut-off body.
+func (c *Client) attempt(req *http.Request, op string) ([]byte, error) {
+	again := func(err error) error {
+		if req.Method != http.MethodGet || req.Context().Err() != nil {
+			return err
+		}
+		return retry.Again(err)
+	}
 	if req.GetBody != nil {
 		body, err := req.GetBody()
 		if err != nil {
-			return nil, false, fmt.Errorf("%s %s: %w", req.Method, op, err)
+			return nil, fmt.Errorf("%s %s: %w", req.Method, op, err)
 		}
 		req.Body = body
 	}
 	c.count(op)
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		if cerr := req.Context().Err(); cerr != nil {
+			// The caller's deadline or cancellation, not the network.
+			return nil, fmt.Errorf("%s %s: %w", req.Method, op, cerr)
+		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err // url.Error would print the query string
 		}
-		return nil, true, fmt.Errorf("%s %s: %w", req.Method, op, err)
+		return nil, again(fmt.Errorf("%s %s: %w", req.Method, op, err))
 	}
 	defer resp.Body.Close()
 	if err := checkResponse(resp, op, requestSecrets(c.apiKey, req)); err != nil {
-		return nil, resp.StatusCode >= 500, err
+		if resp.StatusCode >= 500 {
+			return nil, again(err)
+		}
+		return nil, err
 	}
-	data, err = io.ReadAll(io.LimitReader(resp.Body, successBodyLimit+1))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, successBodyLimit+1))
 	if err != nil {
-		return nil, true, fmt.Errorf("%s %s: read response: %w", req.Method, op, err)
+		if cerr := req.Context().Err(); cerr != nil {
+			return nil, fmt.Errorf("%s %s: read response: %w", req.Method, op, cerr)
+		}
+		return nil, again(fmt.Errorf("%s %s: read response: %w", req.Method, op, err))
 	}
 	if len(data) > successBodyLimit {
-		return nil, false, fmt.Errorf("%s %s: response larger than %d bytes", req.Method, op, successBodyLimit)
+		return nil, fmt.Errorf("%s %s: response larger than %d bytes", req.Method, op, successBodyLimit)
 	}
-	return data, false, nil
+	return data, nil
 }
 
 // get calls a query procedure.

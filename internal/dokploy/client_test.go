@@ -21,7 +21,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/launchplane/runtime-identity/internal/clock/clocktest"
 	"github.com/launchplane/runtime-identity/internal/contracttest"
+	"github.com/launchplane/runtime-identity/internal/retry"
 )
 
 // baseURLPath mounts the test API under a prefix, as go-github's tests do, so
@@ -30,44 +32,10 @@ const baseURLPath = "/dokploy-prefix"
 
 const testKey = "test-api-key-9f8e7d6c5b4a"
 
-// fakeClock is a clock whose Sleep advances Now at once and records the delay.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	sleeps []time.Duration
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 8, 21, 12, 0, 0, 0, time.UTC)}
-}
-
-func (f *fakeClock) Now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
-
-func (f *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.now = f.now.Add(d)
-	f.sleeps = append(f.sleeps, d)
-	return nil
-}
-
-func (f *fakeClock) Sleeps() []time.Duration {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]time.Duration(nil), f.sleeps...)
-}
-
 // setup starts a test server whose mux is mounted under baseURLPath and
 // returns a client for it with a fake clock. Handlers see paths such as
 // "/api/application.one". Requests without the test key get a 401.
-func setup(t *testing.T, opts ...Option) (*Client, *http.ServeMux, *fakeClock) {
+func setup(t testing.TB, opts ...Option) (*Client, *http.ServeMux, *clocktest.Fake) {
 	t.Helper()
 	mux := http.NewServeMux()
 	api := http.NewServeMux()
@@ -84,7 +52,7 @@ func setup(t *testing.T, opts ...Option) (*Client, *http.ServeMux, *fakeClock) {
 	})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	clk := newFakeClock()
+	clk := clocktest.New()
 	all := append([]Option{WithSleep(clk.Sleep), WithClock(clk.Now)}, opts...)
 	c, err := New(srv.URL+baseURLPath, testKey, all...)
 	if err != nil {
@@ -332,6 +300,53 @@ func TestClientContextWins(t *testing.T) {
 	}
 }
 
+// TestClientRetryDeadline checks that a GET never waits for a retry past its
+// context's deadline: the next backoff delay (2s) does not fit before it.
+func TestClientRetryDeadline(t *testing.T) {
+	t.Parallel()
+	c, mux, clk := setup(t, WithRetry(RetryPolicy{Attempts: 4, Initial: 2 * time.Second, Max: 4 * time.Second}))
+	mux.HandleFunc("/api/deployment.queueList", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 503, `{"message":"Internal server error","code":"INTERNAL_SERVER_ERROR"}`)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, err := c.Deployment.QueueList(ctx)
+	var ae *APIError
+	if !errors.Is(err, retry.ErrDeadline) || !errors.As(err, &ae) || ae.StatusCode != 503 {
+		t.Errorf("QueueList() error = %v, want retry.ErrDeadline wrapping the 503", err)
+	}
+	if got := c.Calls()["deployment.queueList"]; got != 1 {
+		t.Errorf("Calls()[deployment.queueList] = %v, want 1", got)
+	}
+	if len(clk.Sleeps()) != 0 {
+		t.Errorf("sleeps = %v, want none", clk.Sleeps())
+	}
+}
+
+// TestClientHonoursDeadline checks that a request to a Dokploy that stops
+// answering ends at ctx's deadline, not at the HTTP client's 30s backstop,
+// and is not retried.
+func TestClientHonoursDeadline(t *testing.T) {
+	t.Parallel()
+	c, mux, _ := setup(t)
+	mux.HandleFunc("/api/application.one", func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // hang until the client gives up
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.Application.One(ctx, "app-1")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("One() error = %v, want context.DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("One() returned after %v, want about 200ms", d)
+	}
+	if got := c.Calls()["application.one"]; got != 1 {
+		t.Errorf("Calls()[application.one] = %v, want 1", got)
+	}
+}
+
 func TestClientRedirectRefused(t *testing.T) {
 	t.Parallel()
 	var leaked sync.Map
@@ -389,7 +404,7 @@ func TestClientUnreachable(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
-	clk := newFakeClock()
+	clk := clocktest.New()
 	c, err := New("http://"+addr, testKey, WithSleep(clk.Sleep), WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
@@ -481,9 +496,11 @@ func TestClientOperationsInContract(t *testing.T) {
 	wantOps := []string{
 		"GET application.one", "POST application.saveEnvironment", "POST application.update",
 		"POST application.deploy", "POST application.redeploy",
+		"GET application.search", "GET compose.search",
 		"GET compose.one", "POST compose.update", "POST compose.saveEnvironment",
 		"POST compose.deploy", "POST compose.redeploy",
 		"GET deployment.all", "GET deployment.allByCompose", "GET deployment.queueList", "GET deployment.readLogs",
+		"GET deployment.allByType", "POST rollback.rollback",
 	}
 	if diff := cmp.Diff(wantOps, all, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
 		t.Errorf("annotated operations mismatch (-want +got):\n%s", diff)
@@ -531,10 +548,16 @@ func TestClientRequestsMatchContract(t *testing.T) {
 			writeJSON(w, 200, applicationJSON)
 		case "compose.one":
 			writeJSON(w, 200, composeJSON)
-		case "deployment.all", "deployment.allByCompose", "deployment.queueList":
+		case "deployment.all", "deployment.allByCompose", "deployment.queueList", "deployment.allByType":
 			writeJSON(w, 200, `[]`)
+		case "rollback.rollback":
+			w.WriteHeader(200)
 		case "deployment.readLogs":
 			writeJSON(w, 200, `"log"`)
+		case "application.search":
+			writeJSON(w, 200, `{"items":[{"applicationId":"app-1","name":"shop","appName":"shop"}],"total":1}`)
+		case "compose.search":
+			writeJSON(w, 200, `{"items":[{"composeId":"cmp-1","name":"shop","appName":"shop"}],"total":1}`)
 		default:
 			writeJSON(w, 200, `true`)
 		}
@@ -572,6 +595,17 @@ func TestClientRequestsMatchContract(t *testing.T) {
 	check(err)
 	_, err = c.Deployment.ReadLogs(ctx, "dep-1", 40)
 	check(err)
+	_, _, err = c.FindByAppName(ctx, KindApplication, "shop")
+	check(err)
+	_, _, err = c.FindByAppName(ctx, KindCompose, "shop")
+	check(err)
+	_, err = c.Application.Search(ctx, SearchOptions{AppName: "shop", Limit: 100, Offset: 100})
+	check(err)
+	_, err = c.DeploymentsByType(ctx, app)
+	check(err)
+	_, err = c.DeploymentsByType(ctx, cmpT)
+	check(err)
+	check(c.Rollback(ctx, "rb-1"))
 
 	want := map[string]bool{}
 	for _, a := range all {

@@ -22,16 +22,22 @@ type Compose struct {
 	ComposeFile   string       `json:"composeFile"`
 	ServerID      *string      `json:"serverId"`
 	EnvironmentID string       `json:"environmentId"`
+	Environment   *Environment `json:"environment"`
+	Project       *Project     `json:"project"` // before Dokploy had environments
 	Domains       []Domain     `json:"domains"`
 	Deployments   []Deployment `json:"deployments"`
 }
 
 // Secrets returns every env value of the compose service (parsed with
-// Dokploy's dotenv rules), whole and line by line, except the values of the
-// four runtime identity keys, longest first and without duplicates.
+// Dokploy's dotenv rules), every value of the project's and the environment's
+// shared env, and each env value with its references resolved, whole and
+// line by line, except the values of the four runtime identity keys, longest
+// first and without duplicates.
 func (cm *Compose) Secrets() []string {
 	s := newSecretSet()
 	s.addEnv(cm.Env)
+	project, environment := sharedEnvs(cm.Environment, cm.Project)
+	s.addShared(project, environment, cm.Env)
 	return s.list()
 }
 

@@ -41,6 +41,9 @@ type Deployment struct {
 	FinishedAt          *string `json:"finishedAt"`
 	ErrorMessage        *string `json:"errorMessage"`
 	IsPreviewDeployment bool    `json:"isPreviewDeployment"`
+	// RollbackID names the rollback record of this build, when the
+	// application keeps rollbacks (see DeploymentsByType).
+	RollbackID *string `json:"rollbackId"`
 }
 
 // QueueJob is a waiting or active deployment job from deployment.queueList.
@@ -186,6 +189,19 @@ func ComposeTarget(id string) Target { return Target{KindCompose, id} }
 // String returns "application <id>" or "compose <id>".
 func (t Target) String() string { return string(t.Kind) + " " + t.ID }
 
+// Owns reports whether d is a row of this target: its applicationId (or
+// composeId) is the target's id. A deployment list may hold rows of other
+// services; they never decide this target's rollout.
+func (t Target) Owns(d Deployment) bool {
+	switch t.Kind {
+	case KindApplication:
+		return d.ApplicationID != nil && *d.ApplicationID == t.ID
+	case KindCompose:
+		return d.ComposeID != nil && *d.ComposeID == t.ID
+	}
+	return false
+}
+
 // Validate reports a target without a known kind or an id.
 func (t Target) Validate() error {
 	switch {
@@ -221,7 +237,8 @@ type TargetState struct {
 	Compose     *Compose
 }
 
-// Secrets returns every value of the target that must be masked (see
+// Secrets returns every value of the target that must be masked, the values
+// its env pulls in from the project's and the environment's env included (see
 // Application.Secrets and Compose.Secrets).
 func (s *TargetState) Secrets() []string {
 	if s.Application != nil {
@@ -318,8 +335,9 @@ func (c *Client) Deployments(ctx context.Context, t Target) ([]Deployment, error
 	return c.Deployment.All(ctx, t.ID)
 }
 
-// Snapshot returns the ids of the target's existing deployment rows. Take it
-// just before triggering and pass it to WaitRollout.
+// Snapshot returns the ids of the target's own existing deployment rows
+// (rows of other services in the answer are left out). Take it just before
+// triggering and pass it to WaitRollout.
 func (c *Client) Snapshot(ctx context.Context, t Target) (map[string]bool, error) {
 	rows, err := c.Deployments(ctx, t)
 	if err != nil {
@@ -327,7 +345,9 @@ func (c *Client) Snapshot(ctx context.Context, t Target) (map[string]bool, error
 	}
 	ids := make(map[string]bool, len(rows))
 	for _, r := range rows {
-		ids[r.DeploymentID] = true
+		if t.Owns(r) && r.DeploymentID != "" {
+			ids[r.DeploymentID] = true
+		}
 	}
 	return ids, nil
 }

@@ -12,18 +12,6 @@ import (
 
 func TestDeploymentAll(t *testing.T) {
 	t.Parallel()
-	rows := `[{"deploymentId":"d2","title":"Commit msg","description":"Commit: abc","status":"running","logPath":"/l2",
-	  "applicationId":"app-1","composeId":null,"serverId":null,"createdAt":"2026-08-21T10:01:00.000Z",
-	  "startedAt":"2026-08-21T10:01:00.000Z","finishedAt":null,"errorMessage":null,"isPreviewDeployment":false,
-	  "pid":"123","rollbackId":null,"buildServerId":null},
-	 {"deploymentId":"d1","title":"t","description":null,"status":"done","logPath":"/l1","applicationId":"app-1",
-	  "createdAt":"2026-08-21T10:00:00.000Z","finishedAt":"2026-08-21T10:00:30.000Z"}]`
-	want := []Deployment{
-		{DeploymentID: "d2", Title: "Commit msg", Description: ptr("Commit: abc"), Status: "running", LogPath: "/l2",
-			ApplicationID: ptr("app-1"), CreatedAt: "2026-08-21T10:01:00.000Z", StartedAt: ptr("2026-08-21T10:01:00.000Z")},
-		{DeploymentID: "d1", Title: "t", Status: "done", LogPath: "/l1", ApplicationID: ptr("app-1"),
-			CreatedAt: "2026-08-21T10:00:00.000Z", FinishedAt: ptr("2026-08-21T10:00:30.000Z")},
-	}
 	tests := []struct {
 		name, op, param string
 		target          Target
@@ -34,6 +22,31 @@ func TestDeploymentAll(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			// Two rows of the target and one of another service, which
+			// Snapshot leaves out.
+			rows := strings.NewReplacer("OWNER", tt.param).Replace(`[{"deploymentId":"d2","title":"Commit msg","description":"Commit: abc","status":"running","logPath":"/l2",
+			  "OWNER":"x-1","serverId":null,"createdAt":"2026-08-21T10:01:00.000Z",
+			  "startedAt":"2026-08-21T10:01:00.000Z","finishedAt":null,"errorMessage":null,"isPreviewDeployment":false,
+			  "pid":"123","rollbackId":null,"buildServerId":null},
+			 {"deploymentId":"d9","title":"other","status":"done","logPath":"/l9","OWNER":"x-2","createdAt":"2026-08-21T10:00:30.000Z"},
+			 {"deploymentId":"d1","title":"t","description":null,"status":"done","logPath":"/l1","OWNER":"x-1",
+			  "createdAt":"2026-08-21T10:00:00.000Z","finishedAt":"2026-08-21T10:00:30.000Z"}]`)
+			owner := func(id string) (app, cmp *string) {
+				if tt.target.Kind == KindCompose {
+					return nil, ptr(id)
+				}
+				return ptr(id), nil
+			}
+			a2, c2 := owner("x-1")
+			a9, c9 := owner("x-2")
+			want := []Deployment{
+				{DeploymentID: "d2", Title: "Commit msg", Description: ptr("Commit: abc"), Status: "running", LogPath: "/l2",
+					ApplicationID: a2, ComposeID: c2, CreatedAt: "2026-08-21T10:01:00.000Z", StartedAt: ptr("2026-08-21T10:01:00.000Z")},
+				{DeploymentID: "d9", Title: "other", Status: "done", LogPath: "/l9", ApplicationID: a9, ComposeID: c9,
+					CreatedAt: "2026-08-21T10:00:30.000Z"},
+				{DeploymentID: "d1", Title: "t", Status: "done", LogPath: "/l1", ApplicationID: a2, ComposeID: c2,
+					CreatedAt: "2026-08-21T10:00:00.000Z", FinishedAt: ptr("2026-08-21T10:00:30.000Z")},
+			}
 			c, mux, _ := setup(t)
 			mux.HandleFunc("/api/"+tt.op, func(w http.ResponseWriter, r *http.Request) {
 				testRequest(t, r, http.MethodGet)
