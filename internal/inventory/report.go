@@ -267,7 +267,10 @@ func ReadReport(name string, data []byte) (*Report, error) {
 		if l.TrustState != TrustState(l.Status, l.Expected != nil) {
 			return nil, fail(p+".trust_state", "is %s; for %s it is %q", quote(l.TrustState), l.Status, TrustState(l.Status, l.Expected != nil))
 		}
-		if len(l.Observed) > 0 && !json.Valid(l.Observed) {
+		switch {
+		case string(l.Observed) == "null":
+			r.Lanes[i].Observed = nil
+		case len(l.Observed) > 0 && !json.Valid(l.Observed):
 			return nil, fail(p+".observed_runtime_identity", "is not JSON")
 		}
 		if i > 0 {
