@@ -38,7 +38,7 @@ type htmlPage struct {
 	CSP                 string
 	CSS                 template.CSS
 	JS                  template.JS
-	Mark, Headline      string
+	Verdict, Headline   string
 	GeneratedAt, Source string
 	Scope, Digest       string
 	Total               int
@@ -81,7 +81,7 @@ func HTML(w io.Writer, r *Report) error {
 		CSP:                 pageCSP,
 		CSS:                 template.CSS(pageCSS),
 		JS:                  template.JS(pageJS),
-		Mark:                "✅",
+		Verdict:             "ok",
 		Headline:            headline(r),
 		GeneratedAt:         r.GeneratedAt,
 		Source:              r.Source,
@@ -92,9 +92,9 @@ func HTML(w io.Writer, r *Report) error {
 	}
 	switch {
 	case r.RequiredNotMatching > 0:
-		p.Mark = "❌"
+		p.Verdict = "fail"
 	case len(r.Lanes)-r.Counts.Match-r.Counts.Unchecked > 0:
-		p.Mark = "⚠️"
+		p.Verdict = "warn"
 	}
 	for _, s := range statusOrder {
 		p.Counts = append(p.Counts, htmlCount{s, r.Counts.Of(s)})
