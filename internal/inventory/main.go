@@ -1,7 +1,6 @@
 package inventory
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -30,9 +29,9 @@ type Env struct {
 	HTTPClient *http.Client
 	// UserAgent is sent with every probe; empty: the probe's default.
 	UserAgent string
-	// ReadFile and WriteFile reach the file system. Defaults: os.ReadFile and os.WriteFile (0644).
-	ReadFile  func(string) ([]byte, error)
-	WriteFile func(string, []byte) error
+	// ReadFile and Create reach the file system. Defaults: os.ReadFile and os.Create.
+	ReadFile func(string) ([]byte, error)
+	Create   func(string) (io.WriteCloser, error)
 	// IsTerminal reports whether w is a terminal: colour and the progress bar only go to one.
 	// Default: w is an *os.File whose mode is a character device.
 	IsTerminal func(w io.Writer) bool
@@ -72,8 +71,8 @@ func (e *Env) fill() {
 	if e.ReadFile == nil {
 		e.ReadFile = os.ReadFile
 	}
-	if e.WriteFile == nil {
-		e.WriteFile = func(name string, data []byte) error { return os.WriteFile(name, data, 0o644) }
+	if e.Create == nil {
+		e.Create = func(name string) (io.WriteCloser, error) { return os.Create(name) }
 	}
 	if e.IsTerminal == nil {
 		e.IsTerminal = isTerminal
@@ -227,10 +226,9 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// write renders the report to output (standard output when empty) and, when the report goes to
-// a file, tells standard error how the fleet stands.
+// write renders the report to output (standard output when empty), streaming it, and, when the
+// report goes to a file, tells standard error how the fleet stands.
 func write(env Env, f Format, output string, rep *Report) error {
-	var dst io.Writer = env.Stdout
 	if f == "" {
 		f = FormatForFile(output)
 	}
@@ -240,19 +238,23 @@ func write(env Env, f Format, output string, rep *Report) error {
 			f = FormatTable
 		}
 	}
-	var buf bytes.Buffer
-	if output != "" {
-		dst = &buf
-	}
-	color := output == "" && f == FormatTable && env.IsTerminal(env.Stdout) && env.Getenv("NO_COLOR") == ""
-	if err := Render(dst, rep, f, color); err != nil {
-		return err
-	}
 	if output == "" {
-		return nil
+		color := f == FormatTable && env.IsTerminal(env.Stdout) && env.Getenv("NO_COLOR") == ""
+		return Render(env.Stdout, rep, f, color)
 	}
-	if err := env.WriteFile(output, buf.Bytes()); err != nil {
+	outputErr := func(err error) error {
 		return inputError("flags", Problem{Path: "output", Reason: "cannot be written: " + logtext.OneLine(unwrapPathError(err).Error())})
+	}
+	w, err := env.Create(output)
+	if err != nil {
+		return outputErr(err)
+	}
+	err = Render(w, rep, f, false)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return outputErr(err)
 	}
 	fmt.Fprintf(env.Stderr, "inventory: %s; %s report written to %s\n", countsLine(rep), f, logtext.OneLine(output))
 	return nil

@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -58,13 +59,16 @@ func Render(w io.Writer, r *Report, f Format, color bool) error {
 	var err error
 	switch f {
 	case FormatJSON:
-		_, err = w.Write(r.JSON())
+		return r.WriteJSON(w)
 	case FormatTable:
 		_, err = io.WriteString(w, Table(r, color))
 	case FormatMarkdown:
 		_, err = io.WriteString(w, Markdown(r))
 	case FormatHTML:
-		err = HTML(w, r)
+		bw := bufio.NewWriterSize(w, 64<<10)
+		if err = HTML(bw, r); err == nil {
+			err = bw.Flush()
+		}
 	default:
 		return fmt.Errorf("inventory: unknown format %s", quote(string(f)))
 	}

@@ -1,9 +1,11 @@
 package inventory
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"time"
 
@@ -178,12 +180,44 @@ func (r *Report) count() {
 // JSON renders the read model: one JSON object and a newline.
 func (r *Report) JSON() []byte {
 	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	// Every field is a string, number, bool, slice or raw JSON checked when it was set: Encode
-	// cannot fail.
-	_ = enc.Encode(r)
+	_ = r.WriteJSON(&b) // a bytes.Buffer does not fail
 	return b.Bytes()
+}
+
+// WriteJSON writes the read model to w one lane at a time, so a fleet of any size is written
+// without holding its whole rendering: the same bytes as encoding/json would write for the
+// Report, HTML characters left unescaped, and a newline.
+func (r *Report) WriteJSON(w io.Writer) error {
+	// Every field is a string, number, bool, slice or raw JSON checked when it was set: Marshal
+	// cannot fail on them.
+	marshal := func(v any) []byte {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(v)
+		return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	}
+	// The report without its lanes, split where they go: no field before "lanes" holds text
+	// that could contain `"lanes":[]` (numbers, a timestamp, a source name, a digest).
+	head := *r
+	head.Lanes = []LaneResult{}
+	before, after, _ := bytes.Cut(marshal(&head), []byte(`"lanes":[]`))
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.Write(before)
+	bw.WriteString(`"lanes":[`)
+	for i := range r.Lanes {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.Write(marshal(&r.Lanes[i]))
+	}
+	bw.WriteByte(']')
+	bw.Write(after)
+	bw.WriteByte('\n')
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("inventory: write json: %w", err)
+	}
+	return nil
 }
 
 // TrustState maps a status to Launchplane's trust_state, as the evidence file does

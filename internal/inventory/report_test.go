@@ -124,6 +124,28 @@ func lane0(m map[string]any) map[string]any {
 	panic("no lane with an expected identity")
 }
 
+func TestWriteJSONIsEncodingJSON(t *testing.T) {
+	t.Parallel()
+	rep := mixedReport(t)
+	var want bytes.Buffer
+	enc := json.NewEncoder(&want)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(rep); err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	if err := rep.WriteJSON(&got); err != nil {
+		t.Fatalf("WriteJSON() error = %v", err)
+	}
+	if diff := cmp.Diff(want.String(), got.String()); diff != "" {
+		t.Errorf("WriteJSON() differs from encoding/json (-want +got):\n%s", diff)
+	}
+	empty := &Report{SchemaVersion: 1, Lanes: []LaneResult{}}
+	if got := string(empty.JSON()); !strings.Contains(got, `"lanes":[],"counts"`) {
+		t.Errorf("JSON() of no lanes = %s, want an empty lanes list", got)
+	}
+}
+
 func TestReadReport(t *testing.T) {
 	t.Parallel()
 	rep := mixedReport(t)
