@@ -29,6 +29,9 @@ type Config struct {
 	Confirmations int
 	// Shard is the slice of the lanes to probe.
 	Shard Shard
+	// Merge lists shard reports (paths or glob patterns) to join into one report instead of
+	// probing: "inventory merge" on the CLI, the merge input in the Action.
+	Merge []string
 }
 
 // Input names, as the Action's inputs; the CLI's flags are the same names with "--". The lane
@@ -44,15 +47,19 @@ const (
 	InputLaneTimeout    = "lane-timeout"
 	InputConfirmations  = "confirmations"
 	InputShard          = "shard"
+	InputMerge          = "merge"
 )
 
 // rawConfig is the settings as text, before they are checked.
 type rawConfig struct {
 	lanes, launchplane, product, format, output, concurrency, timeout, confirmations, shard string
+	merge                                                                                   []string
 }
 
 // ConfigFromInputs reads the Action's inputs by name (see the Input* constants) through get,
-// which returns "" for an absent input. Problems come back as an *InputError naming each input.
+// which returns "" for an absent input. The merge input holds shard report paths or glob
+// patterns separated by spaces or newlines. Problems come back as an *InputError naming each
+// input.
 func ConfigFromInputs(get func(name string) string) (Config, error) {
 	raw := rawConfig{
 		lanes:         get(InputLanesFile),
@@ -64,6 +71,10 @@ func ConfigFromInputs(get func(name string) string) (Config, error) {
 		timeout:       get(InputLaneTimeout),
 		confirmations: get(InputConfirmations),
 		shard:         get(InputShard),
+		merge:         strings.Fields(get(InputMerge)),
+	}
+	if len(raw.merge) == 0 {
+		raw.merge = nil
 	}
 	return raw.check(func(name string) string {
 		if name == "timeout" {
@@ -89,8 +100,12 @@ func (raw rawConfig) check(name func(string) string, what string) (Config, error
 		Concurrency:    DefaultConcurrency,
 		Timeout:        DefaultTimeout,
 		Confirmations:  1,
+		Merge:          raw.merge,
 	}
 	switch {
+	case len(cfg.Merge) > 0 && (cfg.LanesFile != "" || cfg.Product != ""):
+		add(InputMerge, "cannot be used with %s or %s: a merge joins reports, it probes nothing", name(InputLanesFile), name(InputProduct))
+	case len(cfg.Merge) > 0:
 	case cfg.LanesFile == "" && cfg.Product == "":
 		add(InputLanesFile, "is missing; give a lanes file, or %s and %s to read a product's environments from Launchplane", name(InputLaunchplaneURL), name(InputProduct))
 	case cfg.LanesFile != "" && cfg.Product != "":

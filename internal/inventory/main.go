@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/launchplane/runtime-identity/internal/clock"
@@ -123,9 +125,14 @@ Exit codes: 0 every required lane matches, 1 a lane with require_identity does n
 func Main(ctx context.Context, env Env) int {
 	env.fill()
 	if len(env.Args) > 0 && env.Args[0] == "merge" {
-		return mergeMain(env)
+		return mergeMain(ctx, env)
 	}
 	cfg, err := parseFlags(env.Args)
+	return finish(ctx, env, cfg, err)
+}
+
+// finish runs a checked configuration, writes its report and returns the exit code.
+func finish(ctx context.Context, env Env, cfg Config, err error) int {
 	if err != nil {
 		return fail(env, err)
 	}
@@ -133,8 +140,11 @@ func Main(ctx context.Context, env Env) int {
 	if rep == nil {
 		return fail(env, err)
 	}
-	if werr := write(env, cfg.Format, cfg.Output, rep); werr != nil {
+	if werr := WriteReport(env, cfg, rep); werr != nil {
 		return fail(env, werr)
+	}
+	if err != nil {
+		fmt.Fprintln(env.Stderr, err.Error())
 	}
 	return ExitCode(rep, err)
 }
@@ -165,12 +175,15 @@ func fail(env Env, err error) int {
 
 // Run runs one inventory as cfg says: the entry point of the CLI and of the Action's inventory
 // mode. It reads the lanes file through env.ReadFile or opens Launchplane through
-// env.Launchplane, probes the shard's lanes and returns the report. Progress goes to env.Stderr
-// when it is a terminal. The error is an *InputError (ExitConfig: nothing probed), a
-// *SourceError (ExitUnknown: nothing probed) or, with a partial report, the cancellation; see
-// ExitCode.
+// env.Launchplane, probes the shard's lanes and returns the report; with cfg.Merge it reads and
+// merges shard reports instead. Progress goes to env.Stderr when it is a terminal. The error is an
+// *InputError (ExitConfig: nothing probed), a *SourceError (ExitUnknown: nothing probed) or, with
+// a partial report, the cancellation; see ExitCode. WriteReport writes the report where cfg says.
 func Run(ctx context.Context, cfg Config, env Env) (*Report, error) {
 	env.fill()
+	if len(cfg.Merge) > 0 {
+		return mergeFiles(env, cfg.Merge)
+	}
 	inv := Inventory{
 		Shard: cfg.Shard,
 		Prober: Prober{
@@ -226,9 +239,13 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// write renders the report to output (standard output when empty), streaming it, and, when the
-// report goes to a file, tells standard error how the fleet stands.
-func write(env Env, f Format, output string, rep *Report) error {
+// WriteReport renders the report in cfg.Format to cfg.Output (standard output when empty),
+// streaming it, and, when the report goes to a file, tells env.Stderr how the fleet stands. The
+// format defaults to the output file's extension, else table on a terminal and json otherwise.
+// A file that cannot be written is an *InputError naming the output.
+func WriteReport(env Env, cfg Config, rep *Report) error {
+	env.fill()
+	f, output := cfg.Format, cfg.Output
 	if f == "" {
 		f = FormatForFile(output)
 	}
@@ -293,12 +310,13 @@ func parseFlags(args []string) (Config, error) {
 	}, "flags")
 }
 
-// mergeMain runs "inventory merge".
-func mergeMain(env Env) int {
+// mergeMain runs "inventory merge": flags may come before or after the files.
+func mergeMain(ctx context.Context, env Env) int {
 	fs := flag.NewFlagSet("inventory merge", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	format := fs.String(InputFormat, "", "")
-	output := fs.String(InputOutput, "", "")
+	var raw rawConfig
+	fs.StringVar(&raw.format, InputFormat, "", "")
+	fs.StringVar(&raw.output, InputOutput, "", "")
 	var files []string
 	args := env.Args[1:]
 	for {
@@ -311,33 +329,41 @@ func mergeMain(env Env) int {
 		files = append(files, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
-	f, err := ParseFormat(*format)
-	if err != nil {
-		return fail(env, inputError("flags", Problem{Path: "--format", Reason: err.Error()}))
-	}
 	if len(files) == 0 {
 		return fail(env, inputError("flags", Problem{Reason: "no shard report given; usage: runtime-identity inventory merge [--format F] [--output FILE] SHARD.json..."}))
+	}
+	raw.merge = files
+	cfg, err := raw.check(func(name string) string { return "--" + name }, "flags")
+	return finish(ctx, env, cfg, err)
+}
+
+// mergeFiles reads the shard reports the paths and glob patterns name, in order, and merges them.
+func mergeFiles(env Env, patterns []string) (*Report, error) {
+	var files []string
+	for _, p := range patterns {
+		if !strings.ContainsAny(p, "*?[") {
+			files = append(files, p)
+			continue
+		}
+		matches, err := filepath.Glob(p)
+		if err != nil || len(matches) == 0 {
+			return nil, inputError("shard reports", Problem{Path: p, Reason: "matches no file"})
+		}
+		files = append(files, matches...)
 	}
 	reports := make([]*Report, 0, len(files))
 	for _, name := range files {
 		data, err := env.ReadFile(name)
 		if err != nil {
-			return fail(env, inputError("shard reports", Problem{Path: name, Reason: "cannot be read: " + logtext.OneLine(unwrapPathError(err).Error())}))
+			return nil, inputError("shard reports", Problem{Path: name, Reason: "cannot be read: " + logtext.OneLine(unwrapPathError(err).Error())})
 		}
 		r, err := ReadReport(name, data)
 		if err != nil {
-			return fail(env, err)
+			return nil, err
 		}
 		reports = append(reports, r)
 	}
-	merged, err := Merge(reports, files)
-	if err != nil {
-		return fail(env, err)
-	}
-	if err := write(env, f, *output, merged); err != nil {
-		return fail(env, err)
-	}
-	return merged.ExitCode()
+	return Merge(reports, files)
 }
 
 func flagError(err error) error {

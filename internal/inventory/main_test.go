@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/launchplane/runtime-identity/internal/clock/clocktest"
 	"github.com/launchplane/runtime-identity/internal/identity"
 )
@@ -311,12 +312,39 @@ func TestConfigFromInputs(t *testing.T) {
 		t.Fatalf("ConfigFromInputs() error = %v", err)
 	}
 	want := Config{LanesFile: "fleet/lanes.yml", Format: FormatMarkdown, Output: "inventory.html", Concurrency: 64, Timeout: 30e9, Confirmations: 1, Shard: Shard{2, 10}}
-	if cfg != want {
-		t.Errorf("ConfigFromInputs() = %+v, want %+v", cfg, want)
+	if diff := cmp.Diff(want, cfg); diff != "" {
+		t.Errorf("ConfigFromInputs() (-want +got):\n%s", diff)
 	}
 	inputs[InputShard], inputs[InputLaneTimeout] = "ten", "soon"
 	_, err = ConfigFromInputs(func(k string) string { return inputs[k] })
 	if err == nil || !strings.Contains(err.Error(), "shard: is \"ten\"") || !strings.Contains(err.Error(), "lane-timeout: is \"soon\"") {
 		t.Errorf("ConfigFromInputs() error = %v, want the shard and lane-timeout inputs named", err)
+	}
+	merge := map[string]string{InputMerge: "shards/*.json\n extra.json", InputOutput: "fleet.html"}
+	cfg, err = ConfigFromInputs(func(k string) string { return merge[k] })
+	if err != nil || !cmp.Equal(cfg.Merge, []string{"shards/*.json", "extra.json"}) {
+		t.Errorf("ConfigFromInputs(merge) = %+v, %v; want the two patterns", cfg, err)
+	}
+	merge[InputLanesFile] = "lanes.yml"
+	if _, err := ConfigFromInputs(func(k string) string { return merge[k] }); err == nil || !strings.Contains(err.Error(), "merge: cannot be used with lanes-file") {
+		t.Errorf("ConfigFromInputs(merge and lanes-file) error = %v, want them refused together", err)
+	}
+}
+
+func TestRunMergeGlob(t *testing.T) {
+	t.Parallel()
+	f := startFleet(t, shardFleet(12))
+	lanes := writeTemp(t, "lanes.json", f.lanesFile(t))
+	dir := t.TempDir()
+	for k := range 3 {
+		var c cli
+		c.run(t, "--lanes", lanes, "--shard", fmt.Sprintf("%d/3", k), "--output", filepath.Join(dir, fmt.Sprintf("shard-%d.json", k)))
+	}
+	rep, err := Run(context.Background(), Config{Merge: []string{filepath.Join(dir, "shard-*.json")}}, Env{})
+	if err != nil || rep.MergedShards != 3 || len(rep.Lanes) != 12 {
+		t.Fatalf("Run(merge glob) = %+v, %v; want 12 lanes from 3 shards", rep, err)
+	}
+	if _, err := Run(context.Background(), Config{Merge: []string{filepath.Join(dir, "nope-*.json")}}, Env{}); ExitCode(nil, err) != ExitConfig || !strings.Contains(err.Error(), "matches no file") {
+		t.Errorf("Run(merge of a pattern that matches nothing) error = %v, want exit 2", err)
 	}
 }
