@@ -12,6 +12,7 @@ import (
 	"github.com/launchplane/runtime-identity/examples/generic-web/app"
 	"github.com/launchplane/runtime-identity/internal/action"
 	"github.com/launchplane/runtime-identity/internal/demo"
+	"github.com/launchplane/runtime-identity/internal/inventory"
 )
 
 func main() {
@@ -26,6 +27,8 @@ func realMain(ctx context.Context, args []string) int {
 		switch args[0] {
 		case "demo":
 			return demo.Main(ctx, args[1:], os.Getenv, os.Stdout, os.Stderr)
+		case "inventory":
+			return inventory.Main(ctx, inventory.Env{Args: args[1:], Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr, UserAgent: "runtime-identity/" + action.Version})
 		case demo.TenantCommand:
 			// The example tenant, run as a real process by the demo and the end-to-end tests.
 			if err := app.Serve(ctx, os.Getenv, os.Stdout); err != nil {
