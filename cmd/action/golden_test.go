@@ -27,6 +27,8 @@ var normalizers = []struct {
 	{regexp.MustCompile(`attempts: \d+ ·`), "attempts: N ·"},
 	{regexp.MustCompile(`after \d+ attempts`), "after N attempts"},
 	{regexp.MustCompile(`(?m)^- first seen: .*$`), "- first seen: ..."},
+	// Whether a poll caught the job in the queue depends on timing.
+	{regexp.MustCompile(` \(queued DUR\)`), ""},
 }
 
 func normalize(s string, ids ...string) string {

@@ -36,6 +36,7 @@ func (r *runner) rollout(ctx context.Context, cfg *Config, inj *Injection) *Roll
 	ro.Trigger = trigger // set once the trigger was accepted
 	r.sink.infof("triggered %s of %s; waiting for the rollout (rollout-timeout %s)", trigger, target, cfg.RolloutTimeout)
 	var queuedSince time.Duration = -1
+	waitStart := r.env.Now()
 	res, err := client.WaitRollout(ctx, target, before, dokploy.WaitOptions{
 		Timeout:    cfg.RolloutTimeout,
 		GraceLost:  patience(cfg.RolloutTimeout),
@@ -58,8 +59,8 @@ func (r *runner) rollout(ctx context.Context, cfg *Config, inj *Injection) *Roll
 			r.sink.infof("%s", msg)
 		},
 	})
+	ro.Elapsed = r.env.Now().Sub(waitStart)
 	if res != nil {
-		ro.Elapsed = res.Elapsed
 		if res.Deployment != nil {
 			ro.DeploymentID, ro.Status, ro.Title = res.Deployment.DeploymentID, res.Deployment.Status, res.Deployment.Title
 		}
@@ -92,7 +93,6 @@ func (r *runner) rolloutFault(ro *Rollout, cfg *Config, inj *Injection, err erro
 		if wait.Deployment != nil {
 			ro.DeploymentID, ro.Status = wait.Deployment.DeploymentID, wait.Deployment.Status
 		}
-		ro.Elapsed = wait.Elapsed
 		switch {
 		case errors.Is(err, dokploy.ErrLostJob):
 			ro.Fault = &Fault{Exit: ExitUnknown, Message: fmt.Sprintf("lost job: Dokploy accepted the %s but no deployment row appeared and the queue no longer lists it (a Dokploy restart drops its in-memory queue); trigger it again", ro.Trigger)}

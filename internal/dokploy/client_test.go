@@ -419,7 +419,7 @@ func TestClientUnreachable(t *testing.T) {
 	if s := err.Error(); strings.Contains(s, "applicationId=") || strings.Contains(s, "?") {
 		t.Errorf("One() error %q carries the query string", s)
 	}
-	if !strings.HasPrefix(err.Error(), "dokploy: read application app-secret-id-query: GET application.one: ") {
+	if !strings.HasPrefix(err.Error(), "dokploy: read application app-secret-id-query: gave up after 4 attempts: GET application.one: ") {
 		t.Errorf("One() error = %q, want the operation named", err)
 	}
 }
