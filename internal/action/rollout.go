@@ -65,8 +65,26 @@ func (r *runner) rollout(ctx context.Context, cfg *Config, inj *Injection) *Roll
 			ro.DeploymentID, ro.Status, ro.Title = res.Deployment.DeploymentID, res.Deployment.Status, res.Deployment.Title
 		}
 		if len(res.Others) > 0 {
-			ro.Warnings = append(ro.Warnings, "other deployments of "+target.String()+" started meanwhile: "+strings.Join(res.Others, ", "))
+			ro.Warnings = append(ro.Warnings, "other deployments of "+target.String()+" started meanwhile: "+safeList(res.Others))
 		}
+	}
+	var (
+		failed  *dokploy.RolloutFailedError
+		waitErr *dokploy.WaitError
+		foreign []string
+	)
+	switch {
+	case res != nil:
+		foreign = res.Foreign
+	case errors.As(err, &failed):
+		foreign = failed.Foreign
+	case errors.As(err, &waitErr):
+		foreign = waitErr.Foreign
+	}
+	if len(foreign) > 0 {
+		w := fmt.Sprintf("Dokploy listed deployments of other services among %s's: %s; they were ignored, only the target's own rows count", target, safeList(foreign))
+		ro.Warnings = append(ro.Warnings, w)
+		r.sink.annotate("warning", w)
 	}
 	if err != nil {
 		r.rolloutFault(ro, cfg, inj, err)
@@ -104,4 +122,13 @@ func (r *runner) rolloutFault(ro *Rollout, cfg *Config, inj *Injection, err erro
 	default:
 		ro.Fault = r.dokployFault("follow the rollout", err, inj.Written && ro.Trigger == "")
 	}
+}
+
+// safeList joins ids Dokploy sent, each made one bounded line.
+func safeList(ids []string) string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = dokploy.SafeText(id)
+	}
+	return strings.Join(out, ", ")
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -455,4 +456,19 @@ func loadsDotEnv(file string) bool {
 		}
 	}
 	return false
+}
+
+// DeploymentIDs returns the ids of the deployment rows of service id, foreign rows leaked into
+// its lists excluded.
+func (s *Server) DeploymentIDs(id string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for rid, r := range s.rows {
+		if r.svc != nil && r.svc.id == id {
+			out = append(out, rid)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
