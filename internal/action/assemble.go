@@ -156,6 +156,11 @@ func assembleIdentity(c *Config, w Workflow, now time.Time, readFile func(string
 		}
 		set(field, v, summary.Source{Kind: summary.SourceInput, Detail: inputForField(field)})
 	}
+	if (c.Mode == ModeDeploy || c.Mode == ModeInject) && w.IsPullRequest() && prov["environment_kind"].Kind != summary.SourceInput &&
+		prov["environment_kind"].Kind != summary.SourceIdentityJSON && prov["environment_kind"].Kind != summary.SourceRecord {
+		// A pull_request event must not turn a stable target's identity into a preview's.
+		return id, nil, &ConfigError{Input: "environment-kind", Problem: fmt.Sprintf("mode %s on a %s event needs environment-kind set explicitly: preview for a per-PR target (such as dokploy-application-name: shop-pr-${{ github.event.number }}), stable for a stable one", c.Mode, w.EventName)}
+	}
 	if id.ArtifactID == "" && id.ImageReference != "" {
 		set("artifact_id", id.ImageReference, summary.Source{Kind: summary.SourceDefault, Detail: "image-reference"})
 	}

@@ -66,6 +66,10 @@ type Config struct {
 	DokployAPIKey  string
 	ApplicationID  string
 	ComposeID      string
+	// ApplicationName and ComposeName name the target by its Dokploy appName instead; the
+	// inject step resolves them.
+	ApplicationName string
+	ComposeName     string
 	Redeploy       bool
 	RolloutTimeout time.Duration
 
@@ -96,8 +100,10 @@ var fieldInputs = map[string]string{
 	"preview-generation-id": "preview_generation_id",
 }
 
-// HasDokployTarget reports whether a Dokploy target was named.
-func (c *Config) HasDokployTarget() bool { return c.ApplicationID != "" || c.ComposeID != "" }
+// HasDokployTarget reports whether a Dokploy target was named, by id or by appName.
+func (c *Config) HasDokployTarget() bool {
+	return c.ApplicationID != "" || c.ComposeID != "" || c.ApplicationName != "" || c.ComposeName != ""
+}
 
 // parseConfig reads every input through get (absent and empty are the same) and checks them all.
 func parseConfig(get func(string) string) (*Config, error) {
@@ -165,6 +171,8 @@ func parseConfig(get func(string) string) (*Config, error) {
 	c.DokployAPIKey = val("dokploy-api-key")
 	c.ApplicationID = val("dokploy-application-id")
 	c.ComposeID = val("dokploy-compose-id")
+	c.ApplicationName = val("dokploy-application-name")
+	c.ComposeName = val("dokploy-compose-name")
 	c.Redeploy = boolean("redeploy")
 	c.RolloutTimeout = duration("rollout-timeout")
 	c.GitHubToken = val("github-token")
@@ -211,13 +219,27 @@ func parseConfig(get func(string) string) (*Config, error) {
 		// Nothing else can be checked against a mode that is not one.
 		return nil, errs
 	}
-	if c.ApplicationID != "" && c.ComposeID != "" {
-		bad("dokploy-compose-id", "give dokploy-application-id or dokploy-compose-id, not both")
+	var named []string
+	for _, t := range []struct{ input, v string }{
+		{"dokploy-application-id", c.ApplicationID}, {"dokploy-compose-id", c.ComposeID},
+		{"dokploy-application-name", c.ApplicationName}, {"dokploy-compose-name", c.ComposeName},
+	} {
+		if t.v != "" {
+			named = append(named, t.input)
+		}
+	}
+	if len(named) > 1 {
+		bad(named[len(named)-1], "give exactly one Dokploy target; %s name one each (use one of dokploy-application-id, dokploy-compose-id, dokploy-application-name, dokploy-compose-name)", strings.Join(named, " and "))
+	}
+	for _, n := range []struct{ input, v string }{{"dokploy-application-name", c.ApplicationName}, {"dokploy-compose-name", c.ComposeName}} {
+		if n.v != "" && !validAppName(n.v) {
+			bad(n.input, "%s is not a Dokploy appName; use 1 to 63 letters, digits, '.', '_' and '-', such as shop-pr-42", show(n.v))
+		}
 	}
 	needsDokploy := c.Mode == ModeDeploy || c.Mode == ModeInject
 	if needsDokploy {
 		if !c.HasDokployTarget() {
-			bad("dokploy-application-id", "mode %s needs a Dokploy target: set dokploy-application-id or dokploy-compose-id", c.Mode)
+			bad("dokploy-application-id", "mode %s needs a Dokploy target: set dokploy-application-id or dokploy-compose-id (or name it with dokploy-application-name or dokploy-compose-name)", c.Mode)
 		}
 		if val("dokploy-url") == "" {
 			bad("dokploy-url", "mode %s needs the Dokploy instance URL, such as https://dokploy.example.com", c.Mode)
@@ -226,7 +248,7 @@ func parseConfig(get func(string) string) (*Config, error) {
 			bad("dokploy-api-key", "mode %s needs a Dokploy API key (pass a secret: ${{ secrets.DOKPLOY_API_KEY }})", c.Mode)
 		}
 	} else if c.HasDokployTarget() && c.Mode != ModeRender {
-		bad("mode", "mode %s does not use a Dokploy target; remove dokploy-application-id/dokploy-compose-id or use mode deploy or inject", c.Mode)
+		bad("mode", "mode %s does not use a Dokploy target; remove the dokploy-application-* or dokploy-compose-* input, or use mode deploy or inject", c.Mode)
 	}
 	if c.RequireIdentity && (c.Mode == ModeInject || c.Mode == ModeRender) {
 		bad("require-identity", "mode %s never verifies the tenant, so require-identity: true has nothing to require; use mode deploy or verify, or false", c.Mode)
@@ -273,6 +295,20 @@ func validRecordID(s string) bool {
 		}
 	}
 	return true
+}
+
+// validAppName reports whether s can be a Dokploy appName: 1 to 63 letters, digits, '.', '_'
+// and '-' (Dokploy's appName input rule, apps/dokploy/server/api/routers/application.ts reload).
+func validAppName(s string) bool {
+	if len(s) > 63 {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '-' || r == '_' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func validID(s string) bool {

@@ -71,7 +71,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"ftp health url", with("health-url", "ftp://x/api"), "health-url", "absolute http or https URL"},
 		{"credentials in url", with("base-url", "https://user:pw@x.example.com"), "base-url", "credentials"},
 		{"bad dokploy url", inputs(append(append([]string{}, dok...), "dokploy-url", "dokploy.example.com")...), "dokploy-url", "absolute"},
-		{"both targets", inputs(append(append([]string{}, dok...), "dokploy-compose-id", "c1")...), "dokploy-compose-id", "not both"},
+		{"both targets", inputs(append(append([]string{}, dok...), "dokploy-compose-id", "c1")...), "dokploy-compose-id", "exactly one Dokploy target"},
 		{"bad target id", inputs("dokploy-application-id", "a b", "dokploy-url", "https://d.example.com", "dokploy-api-key", "k"), "dokploy-application-id", "letters, digits"},
 		{"deploy without key", inputs("mode", "deploy", "dokploy-url", "https://d.example.com", "dokploy-application-id", "a1"), "dokploy-api-key", "API key"},
 		{"inject without url", inputs("mode", "inject", "dokploy-api-key", "k", "dokploy-application-id", "a1"), "dokploy-url", "instance URL"},
@@ -298,5 +298,39 @@ func TestURLExamples(t *testing.T) {
 		if strings.HasSuffix(in.Name, "-url") && urlExamples[in.Name] == "" {
 			t.Errorf("input %s has no example in urlExamples", in.Name)
 		}
+	}
+}
+
+func TestNamedTargets(t *testing.T) {
+	t.Parallel()
+	dok := []string{"dokploy-url", "https://d.example.com", "dokploy-api-key", "key"}
+	ok := inputs(append(append([]string{}, dok...), "dokploy-application-name", "shop-pr-42")...)
+	c, err := parseConfig(ok)
+	if err != nil || c.Mode != ModeDeploy || c.ApplicationName != "shop-pr-42" {
+		t.Errorf("parseConfig() with dokploy-application-name = %+v, %v; want mode deploy naming the target", c, err)
+	}
+	tests := []struct {
+		name  string
+		kv    []string
+		input string
+		hint  string
+	}{
+		{"id and name", []string{"dokploy-application-id", "app1", "dokploy-application-name", "shop"}, "dokploy-application-name", "exactly one Dokploy target"},
+		{"two names", []string{"dokploy-application-name", "shop", "dokploy-compose-name", "shop"}, "dokploy-compose-name", "exactly one Dokploy target"},
+		{"name with a space", []string{"dokploy-application-name", "shop web"}, "dokploy-application-name", "not a Dokploy appName"},
+		{"name too long", []string{"dokploy-compose-name", strings.Repeat("a", 64)}, "dokploy-compose-name", "1 to 63"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := parseConfig(inputs(append(append([]string{}, dok...), tt.kv...)...))
+			errs, _ := err.(ConfigErrors)
+			for _, e := range errs {
+				if e.Input == tt.input && strings.Contains(e.Problem, tt.hint) {
+					return
+				}
+			}
+			t.Errorf("parseConfig() = %v, want input %s mentioning %q", err, tt.input, tt.hint)
+		})
 	}
 }

@@ -31,24 +31,61 @@ func (r *runner) dokployClient(cfg *Config) (*dokploy.Client, error) {
 	return client, nil
 }
 
-// target is the Dokploy target the inputs name.
-func (c *Config) target() dokploy.Target {
-	if c.ComposeID != "" {
-		return dokploy.ComposeTarget(c.ComposeID)
+// resolveTarget returns the Dokploy target the inputs name: by id, or by exact appName through
+// Dokploy's search. A name that matches no service or several is a configuration error listing
+// what was found; nothing has been written.
+func (r *runner) resolveTarget(ctx context.Context, cfg *Config, client *dokploy.Client) (dokploy.Target, error) {
+	kind, name, input := dokploy.KindApplication, cfg.ApplicationName, "dokploy-application-name"
+	switch {
+	case cfg.ComposeID != "":
+		return dokploy.ComposeTarget(cfg.ComposeID), nil
+	case cfg.ApplicationID != "":
+		return dokploy.ApplicationTarget(cfg.ApplicationID), nil
+	case cfg.ComposeName != "":
+		kind, name, input = dokploy.KindCompose, cfg.ComposeName, "dokploy-compose-name"
 	}
-	return dokploy.ApplicationTarget(c.ApplicationID)
+	matches, candidates, err := client.FindByAppName(ctx, kind, name)
+	if err != nil {
+		return dokploy.Target{}, err
+	}
+	if len(matches) == 1 {
+		r.sink.infof("%s %s is %s", input, name, matches[0].Target())
+		return matches[0].Target(), nil
+	}
+	var found []string
+	for _, c := range candidates {
+		found = append(found, fmt.Sprintf("%s (name %s, appName %s)", dokploy.SafeText(c.ID), dokploy.SafeText(c.Name), dokploy.SafeText(c.AppName)))
+	}
+	if len(matches) == 0 {
+		msg := fmt.Sprintf("no Dokploy %s has the appName %s (compared exactly, case-sensitive)", kind, show(name))
+		if len(found) > 0 {
+			msg += "; the search found " + strings.Join(found, ", ")
+		}
+		msg += "; use the appName shown in the service's Dokploy settings, or its id. An API key limited to some services sees only those, and Dokploy's search can miss services another member created (Dokploy issue #5361)"
+		return dokploy.Target{}, &ConfigError{Input: input, Problem: msg}
+	}
+	return dokploy.Target{}, &ConfigError{Input: input, Problem: fmt.Sprintf("%d Dokploy %ss have the appName %s: %s; name the target by its id instead", len(matches), kind, show(name), strings.Join(found, ", "))}
 }
 
 // inject is the inject step: read the target, mask its secrets, patch the identity keys into
 // its env (re-reading right before the write), write and confirm. A target that does not exist
 // is a configuration error (nothing was written); any other failure is the Injection's Fault.
 func (r *runner) inject(ctx context.Context, cfg *Config, want identity.Identity) (*Injection, error) {
-	target := cfg.target()
-	inj := &Injection{Target: target}
 	client, err := r.dokployClient(cfg)
 	if err != nil {
 		return nil, err
 	}
+	inj := &Injection{}
+	target, err := r.resolveTarget(ctx, cfg, client)
+	if err != nil {
+		var cerr *ConfigError
+		if errors.As(err, &cerr) {
+			return nil, err
+		}
+		inj.Fault = r.dokployFault("find the target", err, false)
+		return inj, nil
+	}
+	inj.Target = target
 	state, err := client.Get(ctx, target)
 	if err != nil {
 		if cerr := missingTarget(target, err); cerr != nil {

@@ -38,6 +38,8 @@ var Inputs = []Input{
 	{Name: "dokploy-api-key", Description: "Dokploy API key (x-api-key).", Secret: true},
 	{Name: "dokploy-application-id", Description: "Dokploy application to patch and deploy (exactly one target)."},
 	{Name: "dokploy-compose-id", Description: "Dokploy compose service to patch and deploy (exactly one target)."},
+	{Name: "dokploy-application-name", Description: "Dokploy application to patch and deploy, named by its exact appName (found with application.search), such as shop-pr-42."},
+	{Name: "dokploy-compose-name", Description: "Dokploy compose service to patch and deploy, named by its exact appName (found with compose.search)."},
 	{Name: "redeploy", Default: "false", Description: "Trigger redeploy instead of deploy."},
 	{Name: "rollout-timeout", Default: "10m", Description: "How long to wait for the Dokploy deployment (Go duration)."},
 	{Name: "github-token", ActionDefault: "${{ github.token }}", Description: "Token for the GitHub deployment and statuses.", Secret: true},
