@@ -60,10 +60,15 @@ func TestDeployScenarios(t *testing.T) {
 			if sc.Message != "" && !strings.Contains(res.stdout, sc.Message) {
 				t.Errorf("stdout does not say %q:\n%s", sc.Message, res.stdout)
 			}
-			assertNoLeak(t, res, f)
+			assertNoLeakOf(t, res, f, demo.SecretsFor(sc))
 			assertMasked(t, res, sc.Compose)
 			after := f.Server.Env(demo.ServiceID)
-			if sc.Name != "concurrent" {
+			switch sc.Name {
+			case "concurrent":
+			case "rollback":
+				// The rollback restored the previous deployment's identity keys, and only them.
+				assertPatchedTo(t, before, after, demo.Previous())
+			default:
 				assertPatched(t, before, after)
 			}
 			calls := func(op string) int { return f.Server.Calls(op) }
@@ -121,8 +126,14 @@ func TestDeployScenarios(t *testing.T) {
 // other line as it was.
 func assertPatched(t *testing.T, before, after string) {
 	t.Helper()
+	assertPatchedTo(t, before, after, demo.Expected())
+}
+
+// assertPatchedTo checks that the env after holds want's four identity keys, each exactly once,
+// and that every other line is as it was before.
+func assertPatchedTo(t *testing.T, before, after string, want identity.Identity) {
+	t.Helper()
 	got := dokploy.ParseEnv(after)
-	want := demo.Expected()
 	for _, kv := range want.EnvVars() {
 		if got[kv.Key] != kv.Value {
 			t.Errorf("env %s = %q, want %q", kv.Key, got[kv.Key], kv.Value)

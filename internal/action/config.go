@@ -72,6 +72,8 @@ type Config struct {
 	ComposeName     string
 	Redeploy       bool
 	RolloutTimeout time.Duration
+	// Rollback: on-failure is rollback.
+	Rollback bool
 
 	GitHubToken       string
 	GitHubDeployment  bool
@@ -174,6 +176,13 @@ func parseConfig(get func(string) string) (*Config, error) {
 	c.ApplicationName = val("dokploy-application-name")
 	c.ComposeName = val("dokploy-compose-name")
 	c.Redeploy = boolean("redeploy")
+	switch v := val("on-failure"); v {
+	case "none":
+	case "rollback":
+		c.Rollback = true
+	default:
+		bad("on-failure", "%s is not valid; use none or rollback", show(v))
+	}
 	c.RolloutTimeout = duration("rollout-timeout")
 	c.GitHubToken = val("github-token")
 	c.GitHubDeployment = boolean("github-deployment")
@@ -249,6 +258,12 @@ func parseConfig(get func(string) string) (*Config, error) {
 		}
 	} else if c.HasDokployTarget() && c.Mode != ModeRender {
 		bad("mode", "mode %s does not use a Dokploy target; remove the dokploy-application-* or dokploy-compose-* input, or use mode deploy or inject", c.Mode)
+	}
+	if c.Rollback && c.Mode != ModeDeploy {
+		bad("on-failure", "rollback needs mode deploy: only a deploy this step made can be rolled back; use none")
+	}
+	if c.Rollback && (c.ComposeID != "" || c.ComposeName != "") {
+		bad("on-failure", "Dokploy has no rollbacks for compose services; use none with a compose target")
 	}
 	if c.RequireIdentity && (c.Mode == ModeInject || c.Mode == ModeRender) {
 		bad("require-identity", "mode %s never verifies the tenant, so require-identity: true has nothing to require; use mode deploy or verify, or false", c.Mode)

@@ -20,7 +20,16 @@ const (
 // exit code, the GitHub state and the trust state. It is the only place that applies policy;
 // it is pure, and a nil step result means the step did not run. cancelled names the stage a
 // cancelled run stopped in, "" when it was not cancelled.
-func decide(cfg *Config, exp *Expected, inj *Injection, ro *Rollout, pr *Probe, cancelled string) summary.Decision {
+//
+// A rollback (rb, nil when none was due) never changes the forward decision: the deploy failed
+// either way. It adds the rollback status; a cancellation during it is recorded, not counted
+// against the forward outcome.
+func decide(cfg *Config, exp *Expected, inj *Injection, ro *Rollout, pr *Probe, rb *Rollback, cancelled string) summary.Decision {
+	if cancelled == StageRollback {
+		d := decide(cfg, exp, inj, ro, pr, rb, "")
+		d.Cancelled = cancelled
+		return d
+	}
 	d := summary.Decision{Verdict: identity.Compare(nil, identity.Observation{}), Outcome: OutcomePassed, ExitCode: ExitOK}
 	// The verdict is the last observation, whatever ended the run.
 	if pr != nil && pr.Result != nil && pr.Result.Attempts > 0 {
@@ -92,6 +101,7 @@ func decide(cfg *Config, exp *Expected, inj *Injection, ro *Rollout, pr *Probe, 
 	}
 	d.GitHubState = githubState(d)
 	d.TrustState = summary.TrustStateOf(d.Verdict.Status, exp.Missing == "")
+	d.RollbackStatus = rollbackStatus(rb)
 	return d
 }
 

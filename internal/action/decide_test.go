@@ -147,7 +147,7 @@ func (c decideCase) run() summary.Decision {
 			}
 		}
 	}
-	return decide(cfg, exp, inj, ro, pr, c.cancelled)
+	return decide(cfg, exp, inj, ro, pr, nil, c.cancelled)
 }
 
 func render(d summary.Decision) string {
@@ -245,5 +245,64 @@ func TestDecideRules(t *testing.T) {
 		if d.RolloutFailed != (c.cancelled == "" && (c.inj == "fault" || c.ro == "failed" || c.ro == "fault")) {
 			t.Errorf("%s: rollout-failed = %v", name, d.RolloutFailed)
 		}
+	}
+}
+
+// TestRollbackDue: a rollback follows a failed rollout or a required identity not matched, and
+// nothing else: never bad input, an outcome that could not be found out, or a cancellation.
+func TestRollbackDue(t *testing.T) {
+	t.Parallel()
+	for _, c := range allCases() {
+		if c.mode != ModeDeploy {
+			continue
+		}
+		for _, on := range []bool{false, true} {
+			cfg := &Config{Mode: ModeDeploy, RequireIdentity: c.require, Rollback: on, VerifyTimeout: time.Minute}
+			d := c.run()
+			var ro *Rollout
+			if c.ro == "failed" {
+				ro = &Rollout{Failed: true}
+			}
+			var pr *Probe
+			for _, pc := range probeCases {
+				if pc.name == c.pr {
+					pr = pc.pr()
+				}
+			}
+			got := rollbackDue(cfg, d, ro, pr)
+			nonMatch := c.pr == "mismatch" || c.pr == "missing" || c.pr == "malformed" || c.pr == "unverifiable" || c.pr == "match-unconfirmed"
+			want := on && c.cancelled == "" && (c.ro == "failed" || (c.require && nonMatch))
+			if got != want {
+				t.Errorf("%s on-failure rollback=%v: rollbackDue() = %v, want %v", c, on, got, want)
+			}
+		}
+	}
+}
+
+func TestRollbackStatus(t *testing.T) {
+	t.Parallel()
+	verified := &Probe{Result: &probe.Result{Attempts: 3, Confirmed: true, Verdict: identity.Verdict{Status: identity.StatusMatch}}}
+	seenOnly := &Probe{Result: &probe.Result{Attempts: 3, Verdict: identity.Verdict{Status: identity.StatusMatch}}}
+	stale := &Probe{Result: &probe.Result{Attempts: 3, Verdict: identity.Verdict{Status: identity.StatusMismatch}}}
+	tests := []struct {
+		name string
+		rb   *Rollback
+		want string
+	}{
+		{"none due", nil, ""},
+		{"rollbacks off", &Rollback{NotPossible: "rollbacks are off"}, summary.RollbackNotPossible},
+		{"call refused", &Rollback{CallFailed: "refused"}, summary.RollbackFailed},
+		{"verified", &Rollback{Performed: true, Probe: verified}, summary.RollbackDone},
+		{"match not confirmed", &Rollback{Performed: true, Probe: seenOnly}, summary.RollbackUnverified},
+		{"still the failed identity", &Rollback{Performed: true, Probe: stale}, summary.RollbackUnverified},
+		{"no identity to verify", &Rollback{Performed: true}, summary.RollbackUnverified},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := rollbackStatus(tt.rb); got != tt.want {
+				t.Errorf("rollbackStatus() = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

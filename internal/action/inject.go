@@ -103,19 +103,44 @@ func (r *runner) inject(ctx context.Context, cfg *Config, want identity.Identity
 			r.sink.annotate("warning", w)
 		}
 	}
-	vars := want.EnvVars()
+	inj.Before = state.Env
+	w := r.writeIdentity(ctx, client, state, want.EnvVars(), func(st *dokploy.TargetState) { r.maskTarget(cfg, want, st) })
+	inj.State, inj.Written, inj.Retries, inj.Fault = w.state, w.written, w.retries, w.fault
+	if inj.Fault != nil && cfg.Mode == ModeDeploy {
+		inj.Fault.Message += "; the deployment was not triggered"
+	}
+	inj.Notes = append(inj.Notes, w.notes...)
+	return inj, nil
+}
+
+// envWrite is what writeIdentity did.
+type envWrite struct {
+	state   *dokploy.TargetState // the target as last read
+	written bool
+	retries int
+	notes   []string
+	fault   *Fault
+}
+
+// writeIdentity puts vars (the four identity keys) into the env of the target read as state,
+// changing nothing else: patch, read again right before the write and patch the newer text if
+// it changed (bounded tries), write, then read back and confirm. mask registers the secrets of
+// every read before anything of it can be printed.
+func (r *runner) writeIdentity(ctx context.Context, client *dokploy.Client, state *dokploy.TargetState, vars []identity.EnvVar, mask func(*dokploy.TargetState)) envWrite {
+	target := state.Target
+	w := envWrite{state: state}
 	for try := 1; ; try++ {
 		patched, changed := dokploy.PatchEnv(state.Env, vars)
 		// PatchEnv returns the text unchanged when no edit would keep every other variable as
 		// it parses today (an unterminated quote can swallow later lines); never deploy then.
 		if !carries(dokploy.ParseEnv(patched), vars) {
-			inj.Fault = &Fault{Exit: ExitUnknown, Message: "the env of " + target.String() + " cannot be patched without changing how its other variables parse (look for an unterminated quote); nothing was written"}
-			return inj, nil
+			w.fault = &Fault{Exit: ExitUnknown, Message: "the env of " + target.String() + " cannot be patched without changing how its other variables parse (look for an unterminated quote); nothing was written"}
+			return w
 		}
 		if !changed {
-			r.sink.infof("the env of %s already carries this identity; nothing written", target)
-			inj.Notes = append(inj.Notes, "the env already carried this identity, so nothing was written")
-			return inj, nil
+			r.sink.infof("the env of %s already carries these identity keys; nothing written", target)
+			w.notes = append(w.notes, "the env already carried these identity keys, so nothing was written")
+			return w
 		}
 		// Read again right before the write: an edit made since our first read is patched,
 		// not overwritten. Dokploy has no compare-and-swap, so an edit landing between this
@@ -123,22 +148,22 @@ func (r *runner) inject(ctx context.Context, cfg *Config, want identity.Identity
 		// as far as it can.
 		fresh, err := client.Get(ctx, target)
 		if err != nil {
-			inj.Fault = r.dokployFault("re-read "+target.String()+" before writing", err, inj.Written)
-			return inj, nil
+			w.fault = r.dokployFault("re-read "+target.String()+" before writing", err, false)
+			return w
 		}
-		r.maskTarget(cfg, want, fresh)
+		mask(fresh)
 		if fresh.Env != state.Env {
 			if try >= maxWriteTries {
-				inj.Fault = &Fault{Exit: ExitUnknown, Message: fmt.Sprintf("concurrent edit: the env of %s changed on each of %d reads before our write; nothing was written, try again when it is quiet", target, try)}
-				return inj, nil
+				w.fault = &Fault{Exit: ExitUnknown, Message: fmt.Sprintf("concurrent edit: the env of %s changed on each of %d reads before our write; nothing was written, try again when it is quiet", target, try)}
+				return w
 			}
-			inj.Retries++
-			inj.Notes = append(inj.Notes, "the env changed between our read and our write (someone edited it); the newer text was patched, so the edit was kept")
+			w.retries++
+			w.notes = append(w.notes, "the env changed between our read and our write (someone edited it); the newer text was patched, so the edit was kept")
 			r.sink.infof("the env of %s changed since it was read; patching the newer text", target)
-			state = fresh
+			state, w.state = fresh, fresh
 			continue
 		}
-		state = fresh
+		state, w.state = fresh, fresh
 		if err := client.WriteEnv(ctx, state, patched); err != nil {
 			what := "write the env of " + target.String()
 			var apiErr *dokploy.APIError
@@ -146,24 +171,24 @@ func (r *runner) inject(ctx context.Context, cfg *Config, want identity.Identity
 				// A 5xx or a lost connection may come after the write landed.
 				what += " (the write may or may not have landed: check the env before retrying)"
 			}
-			inj.Fault = r.dokployFault(what, err, inj.Written)
-			return inj, nil
+			w.fault = r.dokployFault(what, err, false)
+			return w
 		}
-		inj.Written = true
-		r.sink.infof("wrote the identity into the env of %s", target)
+		w.written = true
+		r.sink.infof("wrote the identity keys into the env of %s", target)
 		again, err := client.Get(ctx, target)
 		if err != nil {
-			inj.Fault = r.dokployFault("re-read "+target.String()+" after writing", err, inj.Written)
-			return inj, nil
+			w.fault = r.dokployFault("re-read "+target.String()+" after writing (the write landed)", err, false)
+			return w
 		}
-		r.maskTarget(cfg, want, again)
-		inj.State = again
+		mask(again)
+		w.state = again
 		if problem := confirmWrite(patched, again.Env); problem != "" {
-			inj.Fault = &Fault{Exit: ExitUnknown, Message: "concurrent edit: " + problem + "; the deployment was not triggered, check the env of " + target.String()}
-			return inj, nil
+			w.fault = &Fault{Exit: ExitUnknown, Message: "concurrent edit: " + problem + "; check the env of " + target.String()}
+			return w
 		}
 		r.sink.infof("confirmed: the identity keys persisted and every other key reads back as written (an edit landing between our last read and our write would not show: Dokploy has no compare-and-swap)")
-		return inj, nil
+		return w
 	}
 }
 
@@ -318,14 +343,19 @@ func domainURL(s *dokploy.TargetState) string {
 // report out.
 func (r *runner) maskTarget(cfg *Config, want identity.Identity, s *dokploy.TargetState) {
 	// Printed by design: the identity, the tenant URLs and the target's domains.
-	public := strings.Join([]string{string(want.Canonical()), cfg.HealthURL, cfg.BaseURL, cfg.EnvironmentURL, domainURL(s)}, " ")
-	values := s.Secrets()
-	secrets := make([]string, 0, len(values))
+	r.mask(withoutPublic(s.Secrets(), []string{string(want.Canonical()), cfg.HealthURL, cfg.BaseURL, cfg.EnvironmentURL, domainURL(s)})...)
+}
+
+// withoutPublic drops the values that are part of what the run prints by design (public):
+// masking them would blank the report out.
+func withoutPublic(values, public []string) []string {
+	all := strings.Join(public, " ")
+	out := make([]string, 0, len(values))
 	for _, v := range values {
-		if t := strings.TrimSpace(v); t != "" && strings.Contains(public, t) {
+		if t := strings.TrimSpace(v); t != "" && strings.Contains(all, t) {
 			continue
 		}
-		secrets = append(secrets, v)
+		out = append(out, v)
 	}
-	r.mask(secrets...)
+	return out
 }

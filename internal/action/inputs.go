@@ -41,6 +41,7 @@ var Inputs = []Input{
 	{Name: "dokploy-application-name", Description: "Dokploy application to patch and deploy, named by its exact appName (found with application.search), such as shop-pr-42."},
 	{Name: "dokploy-compose-name", Description: "Dokploy compose service to patch and deploy, named by its exact appName (found with compose.search)."},
 	{Name: "redeploy", Default: "false", Description: "Trigger redeploy instead of deploy."},
+	{Name: "on-failure", Default: "none", Description: "none, or rollback: when the rollout fails or a required identity does not match, roll the application back to its newest earlier done deployment with Dokploy's rollback, restore the identity keys of the stored env, and verify the earlier identity serves again (applications in deploy mode; the step still fails)."},
 	{Name: "rollout-timeout", Default: "10m", Description: "How long to wait for the Dokploy deployment (Go duration)."},
 	{Name: "github-token", ActionDefault: "${{ github.token }}", Description: "Token for the GitHub deployment and statuses.", Secret: true},
 	{Name: "github-deployment", Default: "true", Description: "Create a GitHub deployment and statuses (deploy and verify modes)."},
@@ -73,6 +74,8 @@ var Outputs = []Output{
 	{"evidence-path", "Path of the evidence JSON file: relative to the workspace in a workflow (open it as ${{ github.workspace }}/<path> or from any later step), absolute from the CLI."},
 	{"time-to-match-ms", "Milliseconds from the first probe to the confirmed match (empty without one)."},
 	{"env-lines", "The four LAUNCHPLANE_* env lines, one per line (render mode)."},
+	{"rollback-status", "With on-failure: rollback: rolled-back, rolled-back-unverified, not-possible or failed; empty when no rollback was due."},
+	{"rollback-deployment-id", "The Dokploy deployment rolled back to."},
 	{"launchplane-report-status", "With launchplane-report: accepted, rejected (the warning names Launchplane's code and trace id), failed (unreachable) or not-sent."},
 }
 

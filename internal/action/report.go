@@ -21,6 +21,7 @@ type reportInput struct {
 	inj      *Injection
 	ro       *Rollout
 	pr       *Probe
+	rb       *Rollback
 	d        summary.Decision
 	gh       *githubReporter
 	lp       lpReport
@@ -93,6 +94,25 @@ func (r *runner) buildReport(in reportInput) summary.Report {
 			}
 		}
 	}
+	if rb := in.rb; rb != nil {
+		sr := &summary.Rollback{RollbackID: rb.RollbackID, DeploymentID: rb.DeploymentID, Restored: rb.Restored,
+			EnvRestored: rb.EnvRestored, Elapsed: rb.Elapsed, Notes: rb.Notes}
+		sr.Verdict = identity.Compare(nil, identity.Observation{})
+		switch {
+		case rb.NotPossible != "":
+			sr.Reason = rb.NotPossible
+		case rb.CallFailed != "":
+			sr.Reason = rb.CallFailed
+		}
+		if p := rb.Probe; p != nil && p.Result != nil && p.Result.Attempts > 0 {
+			sr.Verdict = p.Result.Verdict
+			if p.Result.Confirmed {
+				sr.TimeToMatch = p.Result.TimeToMatch
+			}
+		}
+		rep.Rollback = sr
+		rep.Warnings = append(rep.Warnings, rb.Warnings...)
+	}
 	if g := in.gh; g != nil {
 		if g.report != nil {
 			gh := *g.report
@@ -158,6 +178,12 @@ func (r *runner) report(in reportInput) {
 	set("deployment-record-id", want.DeploymentRecordID)
 	if in.lp.status != "" {
 		set("launchplane-report-status", in.lp.status)
+	}
+	if in.d.RollbackStatus != "" {
+		set("rollback-status", in.d.RollbackStatus)
+		if in.rb != nil && in.rb.DeploymentID != "" {
+			untrusted("rollback-deployment-id", in.rb.DeploymentID)
+		}
 	}
 	set("mismatched-fields", strings.Join(in.d.Verdict.Mismatched, ","))
 	observed := compactJSON(rep.Observed, r.red.String)

@@ -101,7 +101,14 @@ func (r *runner) run(ctx context.Context, get func(string) string) int {
 		pr = r.verify(ctx, cfg, exp, health, base, note, inj.State.Replicas)
 		stop(StageVerify)
 	}
-	d := decide(cfg, &exp, inj, ro, pr, cancelled)
+	d := decide(cfg, &exp, inj, ro, pr, nil, cancelled)
+	var rb *Rollback
+	if rollbackDue(cfg, d, ro, pr) {
+		rb = r.rollback(ctx, cfg, exp, inj, ro)
+		stop(StageRollback)
+		d = decide(cfg, &exp, inj, ro, pr, rb, cancelled)
+		r.sink.infof("rollback: %s", d.RollbackStatus)
+	}
 
 	// The final status must land even when the run was cancelled (SIGTERM): a GitHub deployment
 	// left in_progress forever misleads everyone who looks at it.
@@ -111,7 +118,7 @@ func (r *runner) run(ctx context.Context, get func(string) string) int {
 	}
 	finish, cancel := context.WithTimeout(context.WithoutCancel(ctx), bound)
 	defer cancel()
-	in := reportInput{cfg: cfg, wf: wf, started: started, exp: exp, inj: inj, ro: ro, pr: pr, d: d, gh: gh, warnings: warnings}
+	in := reportInput{cfg: cfg, wf: wf, started: started, exp: exp, inj: inj, ro: ro, pr: pr, rb: rb, d: d, gh: gh, warnings: warnings}
 	in.lp = r.reportToLaunchplane(finish, cfg, wf, exp, pr, d)
 	gh.finish(finish, d, r.red.String(summary.Description(r.buildReport(in))), envURL(cfg, pr))
 	r.report(in)

@@ -51,6 +51,8 @@ type Injection struct {
 	Target dokploy.Target
 	// State is the target as last read; nil when it could not be read.
 	State *dokploy.TargetState
+	// Before is the env text as first read, before this run changed it.
+	Before string
 	// Written: the identity was written into the env by this run.
 	Written bool
 	// Retries counts the times the env changed between our read and our write, so the newer

@@ -28,8 +28,8 @@ func Expected() identity.Identity {
 	}
 }
 
-// previous is the identity the tenant serves before the run.
-func previous() identity.Identity {
+// Previous is the identity the tenant serves before the run.
+func Previous() identity.Identity {
 	id := Expected()
 	id.DeploymentRecordID = "deployment-20261122T080000Z-shop-prod"
 	id.ArtifactID = "ghcr.io/acme/shop@sha256:" + strings.Repeat("1", 64)
@@ -100,7 +100,7 @@ func Start(sc Scenario, opts dokploytest.Options) (*Fake, error) {
 }
 
 func setUp(s *dokploytest.Server, sc Scenario) (*Fake, error) {
-	env := initialEnv(string(previous().Canonical()), sc.References)
+	env := initialEnv(string(Previous().Canonical()), sc.References)
 	var projectEnv, environmentEnv string
 	if sc.References {
 		projectEnv, environmentEnv = "TOKEN="+SecretProjectToken+"\n", "TOKEN="+SecretEnvironmentToken+"\n"
@@ -225,7 +225,7 @@ func Run(ctx context.Context, e Env) int {
 
 	fmt.Fprintf(e.Stderr, "demo %q: %s\n", sc.Name, sc.Description)
 	fmt.Fprintf(e.Stderr, "fake Dokploy at %s; the tenant (a real process) serves %s\n", fake.Server.URL(), fake.Inputs["health-url"])
-	fmt.Fprintf(e.Stderr, "before the run it serves %s\n\n", previous().Breadcrumb())
+	fmt.Fprintf(e.Stderr, "before the run it serves %s\n\n", Previous().Breadcrumb())
 	argv := []string{"deploy"}
 	keys := make([]string, 0, len(fake.Inputs))
 	for k := range fake.Inputs {

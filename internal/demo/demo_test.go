@@ -198,7 +198,7 @@ func TestRollbackSwitches(t *testing.T) {
 			}
 			t.Cleanup(f.Close)
 			health := f.Inputs["health-url"]
-			if got := servedArtifact(t, health); got != previous().ArtifactID {
+			if got := servedArtifact(t, health); got != Previous().ArtifactID {
 				t.Fatalf("artifact before the deploy = %q, want the previous one", got)
 			}
 			if f.PreviousDeploymentID == "" {
@@ -245,7 +245,7 @@ func TestRollbackSwitches(t *testing.T) {
 				t.Fatalf("rollback.rollback = %d, want %d", code, tt.wantRollback)
 			}
 			if tt.wantRollback == http.StatusOK {
-				eventually(t, "the previous identity back", func() bool { return servedArtifact(t, health) == previous().ArtifactID })
+				eventually(t, "the previous identity back", func() bool { return servedArtifact(t, health) == Previous().ArtifactID })
 			} else if got := servedArtifact(t, health); got != WrongIdentity().ArtifactID {
 				t.Errorf("artifact after a failed rollback = %q, want the wrong one still", got)
 			}
@@ -298,7 +298,7 @@ func TestServe(t *testing.T) {
 			if code := get(t, info.DokployURL+"/api/compose.one?composeId="+info.ComposeID, info.APIKey, &one); code != http.StatusOK || one["composeId"] != ServiceID {
 				t.Errorf("compose.one = %d %v, want the target", code, one["composeId"])
 			}
-			if got := servedArtifact(t, info.HealthURL); got != previous().ArtifactID {
+			if got := servedArtifact(t, info.HealthURL); got != Previous().ArtifactID {
 				t.Errorf("served artifact = %q, want the previous identity's", got)
 			}
 			tt.stop(cancel, stdinW)

@@ -238,6 +238,14 @@ var Scenarios = []Scenario{
 		Inputs: map[string]string{"verify-timeout": "6s"},
 		Exit:   0, Status: "missing", Message: "neither loads .env",
 	},
+	{
+		Name:        "rollback",
+		Description: "the new build serves the wrong identity; on-failure: rollback puts the previous deployment back, restores its identity keys in the stored env and verifies it serves again; the step still fails",
+		Rollbacks:   true,
+		Arm:         ServeWrongIdentity,
+		Inputs:      map[string]string{"on-failure": "rollback", "require-identity": "true", "verify-timeout": "6s"},
+		Exit:        1, Status: "mismatch", Message: "rollback: rolled-back",
+	},
 }
 
 // Lookup returns the scenario named name.

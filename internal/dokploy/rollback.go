@@ -85,15 +85,21 @@ var dotenvFields = map[string]bool{
 }
 
 // publicField reports a snapshot field that is not secret and that reports
-// print: ids, timestamps and the service's names.
+// print: ids, timestamps, the service's names, and a registry's name, URL
+// and user name (a registry user such as "deploy" masked everywhere would
+// garble every message holding the word; the password stays secret).
 func publicField(key string) bool {
-	return strings.HasSuffix(key, "Id") || strings.HasSuffix(key, "At") || key == "appName" || key == "name"
+	switch key {
+	case "appName", "name", "username", "registryName", "registryUrl", "registryType", "imagePrefix":
+		return true
+	}
+	return strings.HasSuffix(key, "Id") || strings.HasSuffix(key, "At")
 }
 
 // Secrets returns every value of the snapshot that could be secret, to mask
 // before anything is logged: every string in it, at any depth (registry
-// passwords, mount contents, commands, ...), except ids, timestamps and
-// names; every value of its dotenv fields (env, build args, build secrets,
+// passwords, mount contents, commands, ...), except ids, timestamps, names
+// and a registry's URL and user name; every value of its dotenv fields (env, build args, build secrets,
 // their preview forms, the environment's and the project's env) except the
 // four runtime identity keys', which are public by design; and its env,
 // build args and build secrets with references resolved. Multi-line values

@@ -39,6 +39,14 @@ func Annotation(r Report) (level, message string) {
 		return "", ""
 	}
 	msg := r.nextStep()
+	if r.RollbackStatus != "" {
+		msg += "; rollback: " + r.RollbackStatus
+		if rb := r.Rollback; rb != nil && rb.Reason != "" {
+			msg += " (" + r.val(rb.Reason) + ")"
+		} else if rb != nil && rb.DeploymentID != "" {
+			msg += " to Dokploy deployment " + r.val(rb.DeploymentID)
+		}
+	}
 	if level == LevelWarning {
 		msg += " (require-identity is false, so this is a warning)"
 	}

@@ -84,6 +84,9 @@ func Description(r Report) string {
 			segs = []segment{fixed("not verified; expected "), protected(exp)}
 		}
 	}
+	if r.RollbackStatus != "" {
+		segs = append(segs, fixed("; rollback: "+r.RollbackStatus))
+	}
 	return fit(logtext.OneLine(string(st))+": ", segs, MaxDescriptionRunes)
 }
 

@@ -90,6 +90,21 @@ type evidence struct {
 	Warnings        []string            `json:"warnings"`
 	Unavailable     []evUnavailable     `json:"unavailable"`
 	Cancelled       *string             `json:"cancelled"`
+	Rollback        *evRollback         `json:"rollback"`
+}
+
+type evRollback struct {
+	Status       string             `json:"status"`
+	Reason       string             `json:"reason"`
+	RollbackID   *string            `json:"rollback_id"`
+	DeploymentID *string            `json:"deployment_id"`
+	Restored     *identity.Identity `json:"restored_runtime_identity"`
+	Verdict      string             `json:"runtime_identity_status"`
+	Detail       string             `json:"runtime_identity_detail"`
+	EnvRestored  bool               `json:"env_restored"`
+	ElapsedMS    int64              `json:"elapsed_ms"`
+	MatchMS      *int64             `json:"time_to_match_ms"`
+	Notes        []string           `json:"notes"`
 }
 
 type evTool struct {
@@ -197,6 +212,24 @@ func Evidence(r Report) ([]byte, error) {
 	if r.Cancelled != "" {
 		c := r.ev(r.Cancelled)
 		e.Cancelled = &c
+	}
+	if r.RollbackStatus != "" {
+		e.Rollback = &evRollback{Status: r.ev(r.RollbackStatus), Verdict: string(identity.StatusUnchecked), Notes: []string{}}
+		if rb := r.Rollback; rb != nil {
+			e.Rollback.Reason, e.Rollback.Restored, e.Rollback.EnvRestored = r.ev(rb.Reason), rb.Restored, rb.EnvRestored
+			if rb.Verdict.Status != "" {
+				e.Rollback.Verdict = string(rb.Verdict.Status)
+			}
+			e.Rollback.Detail, e.Rollback.ElapsedMS, e.Rollback.Notes = r.ev(rb.Verdict.Detail), rb.Elapsed.Milliseconds(), r.evList(rb.Notes)
+			if rb.RollbackID != "" {
+				id, dep := r.ev(rb.RollbackID), r.ev(rb.DeploymentID)
+				e.Rollback.RollbackID, e.Rollback.DeploymentID = &id, &dep
+			}
+			if rb.TimeToMatch > 0 {
+				ms := rb.TimeToMatch.Milliseconds()
+				e.Rollback.MatchMS = &ms
+			}
+		}
 	}
 	for _, m := range r.Verdict.Mismatched {
 		e.Mismatched = append(e.Mismatched, r.ev(m))

@@ -74,7 +74,9 @@ func fullReport() Report {
 	r.Mode, r.Outcome, r.ExitCode = "deploy", OutcomeFailed, 1
 	r.Verdict.Status = identity.StatusMismatch
 	r.Verdict.Fields[0].Result = identity.ResultMismatch
-	r.TrustState, r.GitHubState = TrustStale, "failure"
+	r.TrustState, r.GitHubState, r.RollbackStatus = TrustStale, "failure", RollbackDone
+	r.Rollback.Verdict.Status = identity.StatusMatch
+	r.Rollback.Restored = &want
 	r.Provenance = map[string]Source{"product": {SourceInput, "planted-provenance-detail"}, "context": {SourceRecord, "planted-record-detail"}}
 	r.FinishedAt = t0.Add(time.Minute)
 	return r
@@ -132,13 +134,18 @@ func TestEvidenceKeySet(t *testing.T) {
 		.links .links.run .links.record
 		.surfaces .surfaces[].surface .surfaces[].url .surfaces[].status_code .surfaces[].status .surfaces[].key
 		.surfaces[].detail .surfaces[].deployment_record_id .surfaces[].digest
-		.notes .warnings .unavailable .unavailable[].field .unavailable[].reason .cancelled`) {
+		.notes .warnings .unavailable .unavailable[].field .unavailable[].reason .cancelled
+		.rollback .rollback.status .rollback.reason .rollback.rollback_id .rollback.deployment_id .rollback.restored_runtime_identity
+		.rollback.runtime_identity_status .rollback.runtime_identity_detail .rollback.env_restored .rollback.elapsed_ms
+		.rollback.time_to_match_ms .rollback.notes`) {
 		want[k] = true
 	}
 	for _, f := range identityFields {
 		want[".expected_runtime_identity."+f.name] = true
+		want[".rollback.restored_runtime_identity."+f.name] = true
 	}
 	want[".expected_runtime_identity.schema_version"] = true
+	want[".rollback.restored_runtime_identity.schema_version"] = true
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("evidence key set (-want +got):\n%s", diff)
 	}

@@ -89,6 +89,7 @@ func Markdown(r Report) string {
 	add("Timings", r.timingItems())
 	add("Tenant", r.tenantItems())
 	add("Dokploy", r.dokployItems())
+	add("Rollback", r.rollbackItems())
 	add("GitHub deployment", r.githubItems())
 	add("Sources", r.sourceItems())
 	add("Notes", r.listItems(r.notes()))
@@ -490,4 +491,43 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
+}
+
+// rollbackItems says what the rollback did, if one was due.
+func (r *Report) rollbackItems() []string {
+	if r.RollbackStatus == "" {
+		return nil
+	}
+	items := []string{"**" + r.text(r.RollbackStatus, headRunes) + "**"}
+	rb := r.Rollback
+	if rb == nil {
+		return items
+	}
+	if rb.Reason != "" {
+		items[0] += ": " + r.text(rb.Reason, lineRunes)
+	}
+	if rb.DeploymentID != "" {
+		items = append(items, "rolled back to Dokploy deployment "+r.text(rb.DeploymentID, headRunes)+" (rollback "+r.text(rb.RollbackID, headRunes)+")")
+	}
+	if rb.Restored != nil {
+		items = append(items, "restored identity: "+r.text(rb.Restored.Breadcrumb(), lineRunes))
+	}
+	if rb.DeploymentID != "" {
+		v := "after the rollback the tenant serves: **" + r.text(string(rb.Verdict.Status), headRunes) + "**"
+		if rb.Verdict.Detail != "" {
+			v += ": " + r.text(rb.Verdict.Detail, lineRunes)
+		}
+		items = append(items, v)
+		if rb.EnvRestored {
+			items = append(items, "stored env: the four identity keys restored to the rolled-back values, so a later redeploy does not bring the failed identity back")
+		} else {
+			items = append(items, "stored env: the identity keys were not restored; a later redeploy would bring the failed identity back")
+		}
+		t := "rollback took " + dur(rb.Elapsed)
+		if rb.TimeToMatch > 0 {
+			t += ", time to match " + dur(rb.TimeToMatch)
+		}
+		items = append(items, t)
+	}
+	return append(items, r.listItems(rb.Notes)...)
 }

@@ -133,6 +133,36 @@ type Decision struct {
 	// Cancelled names the stage a cancelled run stopped in (SIGINT or SIGTERM); empty when the
 	// run was not cancelled.
 	Cancelled string
+	// RollbackStatus is the rollback-status output: rolled-back, rolled-back-unverified,
+	// not-possible or failed; empty when no rollback was due.
+	RollbackStatus string
+}
+
+// Rollback statuses.
+const (
+	RollbackDone        = "rolled-back"
+	RollbackUnverified  = "rolled-back-unverified"
+	RollbackNotPossible = "not-possible"
+	RollbackFailed      = "failed"
+)
+
+// Rollback is what a rollback after a failed deploy did.
+type Rollback struct {
+	RollbackID   string // Dokploy's rollback record
+	DeploymentID string // the deployment rolled back to
+	// Restored is the identity the rollback put back (the snapshot's); nil when it held none.
+	Restored *identity.Identity
+	// Verdict is what the tenant served after the rollback; Status unchecked when it was not
+	// verified.
+	Verdict identity.Verdict
+	// Reason says why the rollback was not possible or failed; empty otherwise.
+	Reason string
+	// EnvRestored: the four identity keys in the stored env now hold the restored values.
+	EnvRestored bool
+	// Elapsed runs from the rollback call to the end of its verification; TimeToMatch is the
+	// verification's time to a confirmed match.
+	Elapsed, TimeToMatch time.Duration
+	Notes               []string
 }
 
 // Report is everything one run found out. Zero values mean "not known"; nil pointers mean the
@@ -149,6 +179,8 @@ type Report struct {
 
 	Probe   *Probe   // nil when the tenant was not probed
 	Rollout *Rollout // nil without Dokploy
+	// Rollback is nil when no rollback was due (see Decision.RollbackStatus).
+	Rollback *Rollback
 	GitHub  *GitHub  // nil when no GitHub deployment was requested
 
 	Links    Links
