@@ -60,7 +60,7 @@ func TestNamedTarget(t *testing.T) {
 	})
 	for _, tt := range []struct {
 		name, appName, want string
-		twin            bool
+		twin                bool
 	}{
 		{name: "none", appName: "Shop-Web", want: "no Dokploy application has the appName \"Shop-Web\""},
 		{name: "two", appName: "shop-web", twin: true, want: "2 Dokploy applications have the appName \"shop-web\""},

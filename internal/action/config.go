@@ -62,16 +62,16 @@ type Config struct {
 	VerifyTimeout   time.Duration
 	Confirmations   int // 0 means auto
 
-	DokployURL     string
-	DokployAPIKey  string
-	ApplicationID  string
-	ComposeID      string
+	DokployURL    string
+	DokployAPIKey string
+	ApplicationID string
+	ComposeID     string
 	// ApplicationName and ComposeName name the target by its Dokploy appName instead; the
 	// inject step resolves them.
 	ApplicationName string
 	ComposeName     string
-	Redeploy       bool
-	RolloutTimeout time.Duration
+	Redeploy        bool
+	RolloutTimeout  time.Duration
 	// Rollback: on-failure is rollback.
 	Rollback bool
 

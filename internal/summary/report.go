@@ -162,7 +162,7 @@ type Rollback struct {
 	// Elapsed runs from the rollback call to the end of its verification; TimeToMatch is the
 	// verification's time to a confirmed match.
 	Elapsed, TimeToMatch time.Duration
-	Notes               []string
+	Notes                []string
 }
 
 // Report is everything one run found out. Zero values mean "not known"; nil pointers mean the
@@ -181,7 +181,7 @@ type Report struct {
 	Rollout *Rollout // nil without Dokploy
 	// Rollback is nil when no rollback was due (see Decision.RollbackStatus).
 	Rollback *Rollback
-	GitHub  *GitHub  // nil when no GitHub deployment was requested
+	GitHub   *GitHub // nil when no GitHub deployment was requested
 
 	Links    Links
 	Notes    []string
