@@ -70,17 +70,20 @@ func checkGolden(t *testing.T, name string, res result) {
 
 var (
 	schemaOnce sync.Once
-	schema     *jsonschema.Schema
+	schemas    map[string]*jsonschema.Schema
 	schemaErr  error
 )
 
 // validateEvidence checks an evidence file against schema/evidence.v1.schema.json.
-func validateEvidence(t *testing.T, b []byte) {
+func validateEvidence(t *testing.T, b []byte) { validateAgainst(t, "evidence", b) }
+
+// validateAgainst checks a document against schema/<name>.v1.schema.json.
+func validateAgainst(t *testing.T, name string, b []byte) {
 	t.Helper()
 	schemaOnce.Do(func() {
 		c := jsonschema.NewCompiler()
 		c.AssertFormat()
-		for _, f := range []string{"runtime-identity.v1.schema.json", "evidence.v1.schema.json"} {
+		for _, f := range []string{"runtime-identity.v1.schema.json", "evidence.v1.schema.json", "inventory.v1.schema.json"} {
 			fh, err := os.Open(filepath.Join("..", "..", "schema", f))
 			if err != nil {
 				schemaErr = err
@@ -97,16 +100,22 @@ func validateEvidence(t *testing.T, b []byte) {
 				return
 			}
 		}
-		schema, schemaErr = c.Compile("https://github.com/launchplane/runtime-identity/schema/evidence.v1.schema.json")
+		schemas = map[string]*jsonschema.Schema{}
+		for _, n := range []string{"evidence", "inventory"} {
+			if schemas[n], schemaErr = c.Compile("https://github.com/launchplane/runtime-identity/schema/" + n + ".v1.schema.json"); schemaErr != nil {
+				return
+			}
+		}
 	})
 	if schemaErr != nil {
-		t.Fatalf("evidence schema: %v", schemaErr)
+		t.Fatalf("schemas: %v", schemaErr)
 	}
+	schema := schemas[name]
 	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(string(b)))
 	if err != nil {
 		t.Fatalf("evidence is not JSON: %v", err)
 	}
 	if err := schema.Validate(inst); err != nil {
-		t.Errorf("evidence does not follow schema/evidence.v1.schema.json: %v", err)
+		t.Errorf("evidence does not follow schema/%s.v1.schema.json: %v", name, err)
 	}
 }

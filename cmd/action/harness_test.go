@@ -49,6 +49,10 @@ type runnerOpts struct {
 	// sigtermWhen, when set, sends SIGTERM once stdout contains it, as the runner does when a
 	// job is cancelled.
 	sigtermWhen string
+	// files are written into the workspace before the step runs (name: content).
+	files map[string]string
+	// schema names the schema evidence-path's file follows: "evidence" (default) or "inventory".
+	schema string
 }
 
 // result is everything the step left behind.
@@ -87,6 +91,11 @@ func runAsRunner(t *testing.T, o runnerOpts) result {
 	}
 	if err := os.Symlink(workspace, hostWorkspace); err != nil {
 		t.Fatal(err)
+	}
+	for name, content := range o.files {
+		if err := os.WriteFile(filepath.Join(workspace, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, p := range []string{outFile, sumFile, envFile, stateFile, pathFile} {
 		if err := os.WriteFile(p, nil, 0o644); err != nil {
@@ -194,7 +203,10 @@ func runAsRunner(t *testing.T, o runnerOpts) result {
 			t.Errorf("evidence-path %q does not open from another path to the workspace", p)
 		}
 		res.files["evidence"] = res.evidence
-		validateEvidence(t, res.evidence)
+		if o.schema == "" {
+			o.schema = "evidence"
+		}
+		validateAgainst(t, o.schema, res.evidence)
 	} else if res.code != 2 {
 		t.Errorf("no evidence-path output: every run that gets past its inputs writes evidence")
 	}

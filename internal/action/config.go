@@ -21,6 +21,8 @@ const (
 	ModeInject Mode = "inject"
 	ModeVerify Mode = "verify"
 	ModeRender Mode = "render"
+	// ModeInventory probes every lane of a fleet (internal/inventory), with inputs of its own.
+	ModeInventory Mode = "inventory"
 )
 
 // ConfigError is a bad input: the run stops with exit code 2 before writing anywhere.
@@ -221,10 +223,17 @@ func parseConfig(get func(string) string) (*Config, error) {
 		if c.HasDokployTarget() {
 			c.Mode = ModeDeploy
 		}
+	case ModeInventory:
+		// Its inputs are the inventory's own, checked by internal/inventory.
+		c.Mode = m
+		if len(errs) > 0 {
+			return nil, errs
+		}
+		return c, nil
 	case ModeDeploy, ModeInject, ModeVerify, ModeRender:
 		c.Mode = m
 	default:
-		bad("mode", "%s is not a mode; use deploy, inject, verify or render", show(string(m)))
+		bad("mode", "%s is not a mode; use deploy, inject, verify, render or inventory", show(string(m)))
 		// Nothing else can be checked against a mode that is not one.
 		return nil, errs
 	}

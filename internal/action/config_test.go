@@ -57,7 +57,7 @@ func TestParseConfigErrors(t *testing.T) {
 		input string
 		hint  string
 	}{
-		{"unknown mode", with("mode", "ship"), "mode", "deploy, inject, verify or render"},
+		{"unknown mode", with("mode", "ship"), "mode", "deploy, inject, verify, render or inventory"},
 		{"bad boolean", with("require-identity", "yes"), "require-identity", "true or false"},
 		{"bad redeploy", with("redeploy", "1"), "redeploy", "true or false"},
 		{"bad github-deployment", with("github-deployment", "on"), "github-deployment", "true or false"},

@@ -15,7 +15,7 @@ type Input struct {
 
 // Inputs lists every input, in the order action.yml shows them.
 var Inputs = []Input{
-	{Name: "mode", Description: "deploy, inject, verify or render. Default: deploy when a Dokploy target is given, else verify."},
+	{Name: "mode", Description: "deploy, inject, verify, render or inventory. Default: deploy when a Dokploy target is given, else verify."},
 	{Name: "product", Description: "Identity field product (may be empty)."},
 	{Name: "context", Description: "Identity field context (required unless an identity or record gives it)."},
 	{Name: "instance", Description: "Identity field instance. Default on pull_request events: pr-<number>."},
@@ -51,6 +51,13 @@ var Inputs = []Input{
 	{Name: "launchplane-url", Description: "Launchplane base URL: read the expected identity from the deployment record deployment-record-id, or, without one, from the lane product/instance with its health URL (GitHub OIDC; the job needs id-token: write)."},
 	{Name: "launchplane-audience", Description: "OIDC audience for Launchplane. Default: the Launchplane host."},
 	{Name: "launchplane-token", Description: "Bearer token for Launchplane instead of OIDC, for local CLI use.", Secret: true},
+	{Name: "lanes-file", Description: "Mode inventory: a JSON or YAML file listing the lanes to probe (see docs/inventory.md); or give launchplane-url and product."},
+	{Name: "format", Description: "Mode inventory: format of the output file: table, json, markdown or html. Default: from output's extension."},
+	{Name: "output", Description: "Mode inventory: also write the report to this file (the JSON read model always goes to evidence-path, the Markdown to the job summary)."},
+	{Name: "concurrency", Default: "32", Description: "Mode inventory: lanes probed at once (1 to 256)."},
+	{Name: "lane-timeout", Default: "10s", Description: "Mode inventory: how long each lane may take, confirmations included (Go duration)."},
+	{Name: "shard", Description: "Mode inventory: probe only shard i/n (0-based) of the lanes, for a matrix; join the shards' reports with merge."},
+	{Name: "merge", Description: "Mode inventory: shard reports (paths or globs, separated by spaces or newlines) to join into one report instead of probing."},
 	{Name: "launchplane-report", Default: "false", Description: "Post the verification back to Launchplane's stable-verification route (needs launchplane-url)."},
 }
 
@@ -71,7 +78,7 @@ var Outputs = []Output{
 	{"observed-json", "The identity the tenant reported, as JSON on one line (empty when none)."},
 	{"dokploy-deployment-id", "The Dokploy deployment this run followed."},
 	{"github-deployment-id", "The GitHub deployment this run created."},
-	{"evidence-path", "Path of the evidence JSON file: relative to the workspace in a workflow (open it as ${{ github.workspace }}/<path> or from any later step), absolute from the CLI."},
+	{"evidence-path", "Path of the evidence JSON file (mode inventory: the fleet's JSON read model): relative to the workspace in a workflow (open it as ${{ github.workspace }}/<path> or from any later step), absolute from the CLI."},
 	{"time-to-match-ms", "Milliseconds from the first probe to the confirmed match (empty without one)."},
 	{"env-lines", "The four LAUNCHPLANE_* env lines, one per line (render mode)."},
 	{"rollback-status", "With on-failure: rollback: rolled-back, rolled-back-unverified, not-possible or failed; empty when no rollback was due."},

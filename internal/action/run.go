@@ -40,6 +40,9 @@ func (r *runner) run(ctx context.Context, get func(string) string) int {
 	if err != nil {
 		return r.configError(err)
 	}
+	if cfg.Mode == ModeInventory {
+		return r.inventory(ctx, get)
+	}
 	ga := githubactions.New(githubactions.WithGetenv(r.env.Getenv), githubactions.WithWriter(io.Discard))
 	wf, wfErr := readWorkflow(ga)
 	var warnings []string
