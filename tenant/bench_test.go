@@ -14,25 +14,57 @@ func (w *nopWriter) Header() http.Header         { return w.h }
 func (w *nopWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w *nopWriter) WriteHeader(int)             {}
 
-func BenchmarkMiddleware(b *testing.B) {
+// BenchmarkOverhead measures what the middleware adds to a request: the same handler bare and
+// wrapped, in the same run. Compare the two with
+//
+//	go test -run '^$' -bench Overhead -benchmem -count 6 ./tenant > bench.txt
+//	benchstat -col /handler bench.txt
+func BenchmarkOverhead(b *testing.B) {
+	app := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	})
 	for _, bc := range []struct {
 		name string
-		env  map[string]string
+		h    http.Handler
 	}{
-		{"identity", injectedEnv(testIdentity())},
-		{"missing", nil},
+		{"handler=bare", app},
+		{"handler=identity", FromEnv(envFunc(injectedEnv(testIdentity()))).Middleware(app)},
+		{"handler=missing", FromEnv(envFunc(nil)).Middleware(app)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			h := FromEnv(envFunc(bc.env)).Middleware(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				w.WriteHeader(http.StatusNoContent)
-			}))
 			req := httptest.NewRequest(http.MethodGet, "/api/health", nil)
 			w := &nopWriter{h: http.Header{}}
 			b.ReportAllocs()
 			for b.Loop() {
 				clear(w.h)
-				h.ServeHTTP(w, req)
+				bc.h.ServeHTTP(w, req)
 			}
+		})
+	}
+}
+
+// BenchmarkOverheadParallel is BenchmarkOverhead with every core serving at once.
+func BenchmarkOverheadParallel(b *testing.B) {
+	app := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	})
+	for _, bc := range []struct {
+		name string
+		h    http.Handler
+	}{
+		{"handler=bare", app},
+		{"handler=identity", FromEnv(envFunc(injectedEnv(testIdentity()))).Middleware(app)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			req := httptest.NewRequest(http.MethodGet, "/api/health", nil)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				w := &nopWriter{h: http.Header{}}
+				for pb.Next() {
+					clear(w.h)
+					bc.h.ServeHTTP(w, req)
+				}
+			})
 		})
 	}
 }

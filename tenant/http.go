@@ -2,7 +2,9 @@ package tenant
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
+	"sync/atomic"
 )
 
 // Fixed bodies: an error answer never carries env text.
@@ -61,27 +63,33 @@ func (r *Runtime) WellKnownHandler() http.Handler {
 // Middleware wraps a tenant's handler. When the identity is usable it sets
 // X-Launchplane-Deployment and X-Launchplane-Identity-Digest on every response before next runs
 // (the deployment header is left out when the record id holds characters a header cannot carry
-// unchanged; the digest still stands for it). Requests for /.well-known/launchplane-runtime.json
-// are answered by WellKnownHandler and never reach next. A nil next answers 404.
+// unchanged; the digest still stands for it). Each response gets header values of its own, so a
+// handler or an outer middleware that edits or appends to them changes that response only.
+// Requests for /.well-known/launchplane-runtime.json are answered by WellKnownHandler and never
+// reach next. A nil next answers 404.
 func (r *Runtime) Middleware(next http.Handler) http.Handler {
 	if next == nil {
 		next = http.NotFoundHandler()
 	}
 	wellKnown := r.WellKnownHandler()
-	ok := r.State() == StateOK
-	dep, dig := r.deployment, r.digest
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if ok {
-			h := w.Header()
-			// One allocation per request; each response gets its own slices, so nothing
-			// downstream can alter another response's headers.
-			if dep != "" {
-				vals := []string{dep, dig}
-				h[HeaderDeployment] = vals[0:1:1]
-				h[HeaderDigest] = vals[1:2:2]
-			} else {
-				h[HeaderDigest] = []string{dig}
+	if r.State() != StateOK {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if req.URL.Path == WellKnownPath {
+				wellKnown.ServeHTTP(w, req)
+				return
 			}
+			next.ServeHTTP(w, req)
+		})
+	}
+	vals := newHeaderValues(r.deployment, r.digest)
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		h := w.Header()
+		v := vals.take()
+		if len(v) == 2 {
+			h[HeaderDeployment] = v[0:1:1]
+			h[HeaderDigest] = v[1:2:2]
+		} else {
+			h[HeaderDigest] = v[0:1:1]
 		}
 		if req.URL.Path == WellKnownPath {
 			wellKnown.ServeHTTP(w, req)
@@ -89,6 +97,54 @@ func (r *Runtime) Middleware(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, req)
 	})
+}
+
+// headerBlock is how many responses' header values are allocated at once.
+const headerBlock = 128
+
+// headerValues hands out the identity header values, fresh memory for every response: a handler
+// may write to w.Header()[HeaderDeployment][0] or append to it, and no other response (the next
+// one, or one served at the same time) sees it. The values come from blocks of headerBlock
+// responses' worth, copied from a template, so a request costs an atomic add instead of an
+// allocation. Slots are never reused; a block is garbage once its responses are.
+type headerValues struct {
+	template []string // the values of headerBlock responses, each response's values adjacent
+	width    int64    // values per response: 2, or 1 without the deployment header
+	cur      atomic.Pointer[valueBlock]
+}
+
+type valueBlock struct {
+	vals []string
+	used atomic.Int64
+}
+
+func newHeaderValues(deployment, digest string) *headerValues {
+	one := []string{digest}
+	if deployment != "" {
+		one = []string{deployment, digest}
+	}
+	hv := &headerValues{width: int64(len(one))}
+	for range headerBlock {
+		hv.template = append(hv.template, one...)
+	}
+	hv.cur.Store(hv.block())
+	return hv
+}
+
+func (hv *headerValues) block() *valueBlock {
+	return &valueBlock{vals: slices.Clone(hv.template)}
+}
+
+// take returns one response's values: a slice of width values no one else ever gets. Callers
+// hand each value out with its capacity cut to one, so an append reallocates.
+func (hv *headerValues) take() []string {
+	for {
+		b := hv.cur.Load()
+		if end := b.used.Add(hv.width); end <= int64(len(b.vals)) {
+			return b.vals[end-hv.width : end : end]
+		}
+		hv.cur.CompareAndSwap(b, hv.block())
+	}
 }
 
 // OdooHealthHandler answers like cbusillo/odoo-docker's launchplane_runtime_health addon at
