@@ -3,7 +3,12 @@
 // back, and how an observed identity compares with the expected one.
 //
 // The rendering is byte-compatible with Launchplane's (cbusillo/launchplane
-// control_plane/contracts/runtime_identity.py), so tenants adopted for Launchplane verify unchanged.
+// control_plane/contracts/runtime_identity.py), and a tenant's answer is read with Launchplane's
+// own rules (Python's json module, pydantic's lax mode; see lax.go), so tenants adopted for
+// Launchplane verify unchanged. The few deliberate differences are listed in docs/contract.md.
+//
+// Fields is the one table of the contract's fields; code that walks the fields (here and in the
+// packages that show, set or compare them) derives from it.
 package identity
 
 import (

@@ -308,3 +308,30 @@ func FuzzFromPythonJSON(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLaxInt reads any schema_version string: an integer comes back in canonical decimal, and
+// surrounding whitespace never changes the answer, as pydantic trims first.
+func FuzzLaxInt(f *testing.F) {
+	for _, tc := range laxIntCases {
+		var s string
+		if json.Unmarshal([]byte(tc.raw), &s) == nil {
+			f.Add(s)
+		}
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		raw, _ := json.Marshal(s)
+		n, reason := laxInt(raw)
+		if (n == "") == (reason == "") {
+			t.Fatalf("laxInt(%q) = %q, %q: want exactly one of a number and a reason", s, n, reason)
+		}
+		if n != "" && (!jsonInt(n) || n == "-0") {
+			t.Fatalf("laxInt(%q) = %q, not canonical decimal", s, n)
+		}
+		if strings.TrimSpace(s) == s {
+			padded, _ := json.Marshal(" \u00a0" + s + "\t")
+			if m, _ := laxInt(padded); m != n {
+				t.Fatalf("laxInt(%q) = %q but padded %q", s, n, m)
+			}
+		}
+	})
+}
