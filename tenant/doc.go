@@ -38,5 +38,5 @@
 //
 // Middleware gives every response header values of its own, so a handler that edits
 // w.Header()[HeaderDeployment] in place cannot change another response; it allocates nothing per
-// request (the values come from blocks allocated 128 responses at a time).
+// request (the values come from blocks allocated for 256 responses or more at a time).
 package tenant

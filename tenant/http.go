@@ -2,7 +2,6 @@ package tenant
 
 import (
 	"net/http"
-	"slices"
 	"strconv"
 	"sync/atomic"
 )
@@ -99,8 +98,8 @@ func (r *Runtime) Middleware(next http.Handler) http.Handler {
 	})
 }
 
-// headerBlock is how many responses' header values are allocated at once.
-const headerBlock = 128
+// headerBlock is how many responses' header values, at least, are allocated at once.
+const headerBlock = 256
 
 // headerValues hands out the identity header values, fresh memory for every response: a handler
 // may write to w.Header()[HeaderDeployment][0] or append to it, and no other response (the next
@@ -131,8 +130,15 @@ func newHeaderValues(deployment, digest string) *headerValues {
 	return hv
 }
 
+// block returns a new block. append rounds its capacity up to the allocation's size class; the
+// spare room holds more responses' values rather than go to waste.
 func (hv *headerValues) block() *valueBlock {
-	return &valueBlock{vals: slices.Clone(hv.template)}
+	vals := append([]string(nil), hv.template...)
+	vals = vals[:cap(vals)-cap(vals)%int(hv.width)]
+	for i := len(hv.template); i < len(vals); i += int(hv.width) {
+		copy(vals[i:], hv.template[:hv.width])
+	}
+	return &valueBlock{vals: vals}
 }
 
 // take returns one response's values: a slice of width values no one else ever gets. Callers
