@@ -149,7 +149,9 @@ func (hv *headerValues) take() []string {
 		if end := b.used.Add(hv.width); end <= int64(len(b.vals)) {
 			return b.vals[end-hv.width : end : end]
 		}
-		hv.cur.CompareAndSwap(b, hv.block())
+		if hv.cur.Load() == b { // another request may have replaced it meanwhile
+			hv.cur.CompareAndSwap(b, hv.block())
+		}
 	}
 }
 
