@@ -2,6 +2,8 @@ package tenant
 
 import (
 	"net/http"
+	"reflect"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 )
@@ -83,7 +85,7 @@ func (r *Runtime) Middleware(next http.Handler) http.Handler {
 	vals := newHeaderValues(r.deployment, r.digest)
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		h := w.Header()
-		v := vals.take()
+		v := vals.take(reflect.ValueOf(h).Pointer())
 		if len(v) == 2 {
 			h[HeaderDeployment] = v[0:1:1]
 			h[HeaderDigest] = v[1:2:2]
@@ -101,15 +103,19 @@ func (r *Runtime) Middleware(next http.Handler) http.Handler {
 // headerBlock is how many responses' header values, at least, are allocated at once.
 const headerBlock = 256
 
+// headerShards spreads concurrent requests over separate blocks, so cores do not contend for one
+// counter.
+const headerShards = 8
+
 // headerValues hands out the identity header values, fresh memory for every response: a handler
 // may write to w.Header()[HeaderDeployment][0] or append to it, and no other response (the next
 // one, or one served at the same time) sees it. The values come from blocks of headerBlock
-// responses' worth, copied from a template, so a request costs an atomic add instead of an
-// allocation. Slots are never reused; a block is garbage once its responses are.
+// responses' worth or more, copied from a template, so a request costs an atomic add instead of
+// an allocation. Slots are never reused; a block is garbage once its responses are.
 type headerValues struct {
 	template []string // the values of headerBlock responses, each response's values adjacent
 	width    int64    // values per response: 2, or 1 without the deployment header
-	cur      atomic.Pointer[valueBlock]
+	shards   [headerShards]atomic.Pointer[valueBlock]
 }
 
 type valueBlock struct {
@@ -126,7 +132,6 @@ func newHeaderValues(deployment, digest string) *headerValues {
 	for range headerBlock {
 		hv.template = append(hv.template, one...)
 	}
-	hv.cur.Store(hv.block())
 	return hv
 }
 
@@ -142,15 +147,25 @@ func (hv *headerValues) block() *valueBlock {
 }
 
 // take returns one response's values: a slice of width values no one else ever gets. Callers
-// hand each value out with its capacity cut to one, so an append reallocates.
-func (hv *headerValues) take() []string {
+// hand each value out with its capacity cut to one, so an append reallocates. spread picks the
+// shard: the address of the response's header map, which differs between concurrent responses.
+func (hv *headerValues) take(spread uintptr) []string {
+	shard := &hv.shards[(spread>>6^spread>>12)%headerShards]
 	for {
-		b := hv.cur.Load()
-		if end := b.used.Add(hv.width); end <= int64(len(b.vals)) {
-			return b.vals[end-hv.width : end : end]
+		b := shard.Load()
+		if b == nil {
+			shard.CompareAndSwap(nil, hv.block())
+			continue
 		}
-		if hv.cur.Load() == b { // another request may have replaced it meanwhile
-			hv.cur.CompareAndSwap(b, hv.block())
+		end := b.used.Add(hv.width)
+		switch n := int64(len(b.vals)); {
+		case end <= n:
+			return b.vals[end-hv.width : end : end]
+		case end == n+hv.width:
+			// The first request past the end replaces the block; the others wait for it.
+			shard.CompareAndSwap(b, hv.block())
+		default:
+			runtime.Gosched()
 		}
 	}
 }

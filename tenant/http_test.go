@@ -366,3 +366,49 @@ func TestRoundTripWithoutIdentity(t *testing.T) {
 		})
 	}
 }
+
+// Every take is a slot of its own, across block boundaries and between goroutines on one shard.
+func TestHeaderValuesUnique(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		dep  string
+		want []string
+	}{
+		{"both headers", "deployment-1", []string{"deployment-1", "sha256:d"}},
+		{"digest only", "", []string{"sha256:d"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			hv := newHeaderValues(tc.dep, "sha256:d")
+			const perGoroutine = 3 * headerBlock
+			slots := make([][]*string, 4)
+			var wg sync.WaitGroup
+			for g := range slots {
+				wg.Go(func() {
+					for range perGoroutine {
+						v := hv.take(0) // one shard for all: the contended path
+						if diff := cmp.Diff(tc.want, v); diff != "" || cap(v) != len(v) {
+							t.Errorf("take() = %q (cap %d), want %q with no spare capacity", v, cap(v), tc.want)
+							return
+						}
+						slots[g] = append(slots[g], &v[0])
+					}
+				})
+			}
+			wg.Wait()
+			seen := map[*string]bool{}
+			for _, s := range slots {
+				for _, p := range s {
+					if seen[p] {
+						t.Fatalf("a slot was handed out twice")
+					}
+					seen[p] = true
+				}
+			}
+			if len(seen) != len(slots)*perGoroutine {
+				t.Errorf("%d distinct slots, want %d", len(seen), len(slots)*perGoroutine)
+			}
+		})
+	}
+}
