@@ -27,11 +27,17 @@
 // The tenant serves, and hashes, the canonical rendering of the identity it decoded from
 // LAUNCHPLANE_RUNTIME_IDENTITY_JSON, not the env text itself. For env written by this project or
 // by Launchplane the two are byte-identical. For a hand-written env (other whitespace or key
-// order, omitted optional fields, "schema_version":"1") the canonical form is what the verifier
-// computes from the expected identity, so the digest header still matches. Keys this version does
-// not know are dropped. The well-known body is exactly the canonical JSON, so its SHA-256 equals
-// the digest header.
+// order, omitted optional fields, schema_version written "1", 1.0 or true) the canonical form is
+// what the verifier computes from the expected identity, so the digest header still matches.
+// Keys this version does not know are dropped. The well-known body is exactly the canonical JSON,
+// so its SHA-256 equals the digest header.
 //
-// Decoding is as lenient as the verifier's: a value the contract's character rule forbids is
-// served as is and shows up as a mismatch, not as a tenant that cannot start.
+// Decoding is as lenient as the verifier's, which reads identities as Launchplane's own model does
+// (docs/contract.md): a value the contract's character rule forbids is served as is and shows up
+// as a mismatch, not as a tenant that cannot start.
+//
+// Middleware gives every response header values of its own, so a handler that edits
+// w.Header()[HeaderDeployment] in place cannot change another response. It makes no allocation
+// per request: those values (32 bytes a response) come from blocks allocated for 256 responses
+// or more at a time.
 package tenant

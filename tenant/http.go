@@ -2,7 +2,10 @@ package tenant
 
 import (
 	"net/http"
+	"reflect"
+	"runtime"
 	"strconv"
+	"sync/atomic"
 )
 
 // Fixed bodies: an error answer never carries env text.
@@ -61,27 +64,33 @@ func (r *Runtime) WellKnownHandler() http.Handler {
 // Middleware wraps a tenant's handler. When the identity is usable it sets
 // X-Launchplane-Deployment and X-Launchplane-Identity-Digest on every response before next runs
 // (the deployment header is left out when the record id holds characters a header cannot carry
-// unchanged; the digest still stands for it). Requests for /.well-known/launchplane-runtime.json
-// are answered by WellKnownHandler and never reach next. A nil next answers 404.
+// unchanged; the digest still stands for it). Each response gets header values of its own, so a
+// handler or an outer middleware that edits or appends to them changes that response only.
+// Requests for /.well-known/launchplane-runtime.json are answered by WellKnownHandler and never
+// reach next. A nil next answers 404.
 func (r *Runtime) Middleware(next http.Handler) http.Handler {
 	if next == nil {
 		next = http.NotFoundHandler()
 	}
 	wellKnown := r.WellKnownHandler()
-	ok := r.State() == StateOK
-	dep, dig := r.deployment, r.digest
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if ok {
-			h := w.Header()
-			// One allocation per request; each response gets its own slices, so nothing
-			// downstream can alter another response's headers.
-			if dep != "" {
-				vals := []string{dep, dig}
-				h[HeaderDeployment] = vals[0:1:1]
-				h[HeaderDigest] = vals[1:2:2]
-			} else {
-				h[HeaderDigest] = []string{dig}
+	if r.State() != StateOK {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if req.URL.Path == WellKnownPath {
+				wellKnown.ServeHTTP(w, req)
+				return
 			}
+			next.ServeHTTP(w, req)
+		})
+	}
+	vals := newHeaderValues(r.deployment, r.digest)
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		h := w.Header()
+		v := vals.take(reflect.ValueOf(h).Pointer())
+		if len(v) == 2 {
+			h[HeaderDeployment] = v[0:1:1]
+			h[HeaderDigest] = v[1:2:2]
+		} else {
+			h[HeaderDigest] = v[0:1:1]
 		}
 		if req.URL.Path == WellKnownPath {
 			wellKnown.ServeHTTP(w, req)
@@ -89,6 +98,76 @@ func (r *Runtime) Middleware(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, req)
 	})
+}
+
+// headerBlock is how many responses' header values, at least, are allocated at once.
+const headerBlock = 256
+
+// headerShards spreads concurrent requests over separate blocks, so cores do not contend for one
+// counter.
+const headerShards = 8
+
+// headerValues hands out the identity header values, fresh memory for every response: a handler
+// may write to w.Header()[HeaderDeployment][0] or append to it, and no other response (the next
+// one, or one served at the same time) sees it. The values come from blocks of headerBlock
+// responses' worth or more, copied from a template, so a request costs an atomic add instead of
+// an allocation. Slots are never reused; a block is garbage once its responses are.
+type headerValues struct {
+	template []string // the values of headerBlock responses, each response's values adjacent
+	width    int64    // values per response: 2, or 1 without the deployment header
+	shards   [headerShards]atomic.Pointer[valueBlock]
+}
+
+type valueBlock struct {
+	vals []string
+	used atomic.Int64
+}
+
+func newHeaderValues(deployment, digest string) *headerValues {
+	one := []string{digest}
+	if deployment != "" {
+		one = []string{deployment, digest}
+	}
+	hv := &headerValues{width: int64(len(one))}
+	for range headerBlock {
+		hv.template = append(hv.template, one...)
+	}
+	return hv
+}
+
+// block returns a new block. append rounds its capacity up to the allocation's size class; the
+// spare room holds more responses' values rather than go to waste.
+func (hv *headerValues) block() *valueBlock {
+	vals := append([]string(nil), hv.template...)
+	vals = vals[:cap(vals)-cap(vals)%int(hv.width)]
+	for i := len(hv.template); i < len(vals); i += int(hv.width) {
+		copy(vals[i:], hv.template[:hv.width])
+	}
+	return &valueBlock{vals: vals}
+}
+
+// take returns one response's values: a slice of width values no one else ever gets. Callers
+// hand each value out with its capacity cut to one, so an append reallocates. spread picks the
+// shard: the address of the response's header map, which differs between concurrent responses.
+func (hv *headerValues) take(spread uintptr) []string {
+	shard := &hv.shards[(spread>>6^spread>>12)%headerShards]
+	for {
+		b := shard.Load()
+		if b == nil {
+			shard.CompareAndSwap(nil, hv.block())
+			continue
+		}
+		end := b.used.Add(hv.width)
+		switch n := int64(len(b.vals)); {
+		case end <= n:
+			return b.vals[end-hv.width : end : end]
+		case end == n+hv.width:
+			// The first request past the end replaces the block; the others wait for it.
+			shard.CompareAndSwap(b, hv.block())
+		default:
+			runtime.Gosched()
+		}
+	}
 }
 
 // OdooHealthHandler answers like cbusillo/odoo-docker's launchplane_runtime_health addon at

@@ -7,8 +7,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -200,27 +202,87 @@ func TestMiddlewareOwnsWellKnownPath(t *testing.T) {
 }
 
 // Headers are set before next runs, so a handler may override them, and one response's header
-// slices are never shared with another's.
+// values are never another's: a handler that writes into them or appends to them, sequentially
+// or while other requests are served, and an outer middleware that edits them after the handler
+// returned, change their own response only. Run with -race.
 func TestMiddlewareHeadersPerResponse(t *testing.T) {
 	t.Parallel()
 	id := testIdentity().Injected()
-	rt := FromEnv(envFunc(injectedEnv(id)))
-	h := rt.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/scribble" {
-			w.Header()[HeaderDeployment][0] = "scribbled"
-			w.Header().Add(HeaderDigest, "extra")
-		}
-	}))
-	first := httptest.NewRecorder()
-	h.ServeHTTP(first, httptest.NewRequest(http.MethodGet, "/scribble", nil))
-	second := httptest.NewRecorder()
-	h.ServeHTTP(second, httptest.NewRequest(http.MethodGet, "/", nil))
-	want := http.Header{HeaderDeployment: {id.DeploymentRecordID}, HeaderDigest: {id.Digest()}}
-	if diff := cmp.Diff(want, second.Header()); diff != "" {
-		t.Errorf("second response headers mismatch (-want +got):\n%s", diff)
-	}
-	if got := first.Header()[HeaderDigest]; len(got) != 2 {
-		t.Errorf("first response digest values = %q, want 2 values", got)
+	spaced := id
+	spaced.DeploymentRecordID = "deployment 42" // no deployment header: the digest alone
+	for _, tc := range []struct {
+		name string
+		id   identity.Identity
+		want http.Header
+	}{
+		{"both headers", id, http.Header{HeaderDeployment: {id.DeploymentRecordID}, HeaderDigest: {id.Digest()}}},
+		{"digest only", spaced, http.Header{HeaderDigest: {spaced.Digest()}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			scribble := func(h http.Header) {
+				for k, vs := range h {
+					for i := range vs {
+						vs[i] = "scribbled"
+					}
+					h[k] = append(vs, "appended")
+				}
+			}
+			app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if diff := cmp.Diff(tc.want, w.Header()); diff != "" {
+					t.Errorf("%s: headers on entry mismatch (-want +got):\n%s", r.URL.Path, diff)
+				}
+				if r.URL.Path == "/scribble" {
+					scribble(w.Header())
+					return
+				}
+				runtime.Gosched() // let scribbling handlers run while this response is in flight
+				if diff := cmp.Diff(tc.want, w.Header()); diff != "" {
+					t.Errorf("%s: headers before return mismatch (-want +got):\n%s", r.URL.Path, diff)
+				}
+			})
+			mw := FromEnv(envFunc(injectedEnv(tc.id))).Middleware(app)
+			outer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mw.ServeHTTP(w, r)
+				if r.URL.Path == "/outer" {
+					scribble(w.Header()) // after the handler returned, before the response is written
+				}
+			})
+			// Sequential, across several blocks of values.
+			for i := range 3*headerBlock + 1 {
+				path := []string{"/scribble", "/outer", "/"}[i%3]
+				rec := httptest.NewRecorder()
+				outer.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+				if path == "/" {
+					if diff := cmp.Diff(tc.want, rec.Header()); diff != "" {
+						t.Fatalf("request %d: headers mismatch after scribbling neighbours (-want +got):\n%s", i, diff)
+					}
+				} else if got := rec.Header()[HeaderDigest]; len(got) != 2 || got[0] != "scribbled" {
+					t.Fatalf("request %d %s: digest values = %q, want the scribbled pair", i, path, got)
+				}
+			}
+			// Concurrent.
+			var wg sync.WaitGroup
+			for g := range 8 {
+				wg.Go(func() {
+					for i := range headerBlock {
+						path := "/"
+						if (g+i)%2 == 0 {
+							path = "/scribble"
+						}
+						rec := httptest.NewRecorder()
+						outer.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+						if path == "/" {
+							if diff := cmp.Diff(tc.want, rec.Header()); diff != "" {
+								t.Errorf("concurrent request: headers mismatch (-want +got):\n%s", diff)
+								return
+							}
+						}
+					}
+				})
+			}
+			wg.Wait()
+		})
 	}
 }
 
@@ -300,6 +362,52 @@ func TestRoundTripWithoutIdentity(t *testing.T) {
 				if v := identity.Compare(&want, identity.ExtractHealth(odoo.body)); v.Status != identity.StatusMissing {
 					t.Errorf("Odoo health: Compare() = %v, want %v", v.Status, identity.StatusMissing)
 				}
+			}
+		})
+	}
+}
+
+// Every take is a slot of its own, across block boundaries and between goroutines on one shard.
+func TestHeaderValuesUnique(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		dep  string
+		want []string
+	}{
+		{"both headers", "deployment-1", []string{"deployment-1", "sha256:d"}},
+		{"digest only", "", []string{"sha256:d"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			hv := newHeaderValues(tc.dep, "sha256:d")
+			const perGoroutine = 3 * headerBlock
+			slots := make([][]*string, 4)
+			var wg sync.WaitGroup
+			for g := range slots {
+				wg.Go(func() {
+					for range perGoroutine {
+						v := hv.take(0) // one shard for all: the contended path
+						if diff := cmp.Diff(tc.want, v); diff != "" || cap(v) != len(v) {
+							t.Errorf("take() = %q (cap %d), want %q with no spare capacity", v, cap(v), tc.want)
+							return
+						}
+						slots[g] = append(slots[g], &v[0])
+					}
+				})
+			}
+			wg.Wait()
+			seen := map[*string]bool{}
+			for _, s := range slots {
+				for _, p := range s {
+					if seen[p] {
+						t.Fatalf("a slot was handed out twice")
+					}
+					seen[p] = true
+				}
+			}
+			if len(seen) != len(slots)*perGoroutine {
+				t.Errorf("%d distinct slots, want %d", len(seen), len(slots)*perGoroutine)
 			}
 		})
 	}

@@ -93,8 +93,8 @@ func FromEnv(getenv func(string) string) *Runtime {
 		}
 		return r
 	case err != nil:
-		// The identity package's messages name fields and JSON types, never the env text.
-		reason := strings.TrimPrefix(err.Error(), "identity: ")
+		// The identity package's reasons name fields and JSON types, never the env text.
+		reason := identity.Reason(err)
 		return &Runtime{state: StateMalformed, reason: reason, health: malformedHealth(reason)}
 	}
 	r := &Runtime{

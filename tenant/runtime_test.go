@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -102,6 +103,13 @@ func envCases() []envCase {
 		{name: "wrong type: null", env: with(full, EnvJSON, strings.Replace(string(inj.Canonical()), `"product":"sellyouroutboard"`, `"product":null`, 1)), state: StateMalformed, reason: "product: is null"},
 		{name: "wrong type: object", env: with(full, EnvJSON, strings.Replace(string(inj.Canonical()), `"context":"sellyouroutboard"`, `"context":{"v":"`+secret+`"}`, 1)), state: StateMalformed, reason: "context: is an object"},
 		{name: "required field blank", env: with(full, EnvJSON, strings.Replace(string(inj.Canonical()), `"instance":"prod"`, `"instance":"  "`, 1)), state: StateMalformed, reason: "instance: is required"},
+		{
+			name:  "lax forms as Launchplane's model reads them: schema_version 1.0, NaN elsewhere is a number",
+			env:   with(full, EnvJSON, strings.Replace(strings.TrimSuffix(string(inj.Canonical()), "}")+`,"uptime":NaN}`, `"schema_version":1`, `"schema_version":1.0`, 1)),
+			state: StateOK, want: inj, reason: "1 key(s) this version does not know were dropped", deployment: true,
+		},
+		{name: "schema_version true", env: with(full, EnvJSON, strings.Replace(string(inj.Canonical()), `"schema_version":1`, `"schema_version":true`, 1)), state: StateOK, want: inj, deployment: true},
+		{name: "schema_version 1.5", env: with(full, EnvJSON, strings.Replace(string(inj.Canonical()), `"schema_version":1`, `"schema_version":1.5`, 1)), state: StateMalformed, reason: "schema_version: is a number with a fractional part"},
 		{name: "unsupported schema_version", env: with(full, EnvJSON, strings.Replace(string(inj.Canonical()), `"schema_version":1`, `"schema_version":2`, 1)), state: StateMalformed, reason: "schema_version"},
 		{name: "disagreeing record id copy", env: with(full, EnvDeploymentRecordID, "deployment-"+secret), state: StateMalformed, reason: EnvDeploymentRecordID + " disagrees"},
 		{name: "disagreeing artifact copy", env: with(full, EnvArtifactID, secret), state: StateMalformed, reason: EnvArtifactID + " disagrees"},
@@ -228,5 +236,26 @@ func TestIdentityJSONNames(t *testing.T) {
 	}
 	if diff := cmp.Diff(b, a); diff != "" {
 		t.Errorf("json.Marshal(Identity) mismatch with the canonical form (-want +got):\n%s", diff)
+	}
+}
+
+// Identity mirrors the internal identity type field for field (the conversion in fromInternal
+// only compiles while names and types agree); this pins the JSON names too, against the
+// contract's field table.
+func TestIdentityMirrorsContract(t *testing.T) {
+	t.Parallel()
+	typ := reflect.TypeFor[Identity]()
+	internal := reflect.TypeFor[identity.Identity]()
+	if typ.NumField() != len(identity.Fields) {
+		t.Fatalf("Identity has %d fields, the contract %d", typ.NumField(), len(identity.Fields))
+	}
+	for i := range typ.NumField() {
+		f, g := typ.Field(i), internal.Field(i)
+		if f.Tag.Get("json") != g.Tag.Get("json") {
+			t.Errorf("Identity.%s is tagged %q, the internal type %q", f.Name, f.Tag.Get("json"), g.Tag.Get("json"))
+		}
+		if _, ok := identity.FieldByName(f.Tag.Get("json")); !ok {
+			t.Errorf("Identity.%s is tagged %q, not a contract field", f.Name, f.Tag.Get("json"))
+		}
 	}
 }

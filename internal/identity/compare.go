@@ -2,7 +2,6 @@ package identity
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -14,12 +13,6 @@ const (
 	ResultInformational = "informational" // shown, never compared
 	ResultNotReported   = "not reported"  // the tenant did not report it
 )
-
-// comparedOrder is Launchplane's comparison order.
-var comparedOrder = []string{"product", "context", "instance", "environment_kind", "deployment_record_id", "artifact_id", "source_git_ref", "preview_id", "preview_generation_id"}
-
-// informationalOrder lists the fields shown but never compared.
-var informationalOrder = []string{"image_reference", "release_tuple_id", "deployed_at"}
 
 // FieldResult is the comparison of one field.
 type FieldResult struct {
@@ -57,30 +50,26 @@ func Compare(want *Identity, got Observation) Verdict {
 	if got.Surface == SurfaceHeaders {
 		return compareHeaders(want, got)
 	}
-	v := Verdict{Fields: make([]FieldResult, 0, len(comparedOrder)+len(informationalOrder)+1)}
-	for _, name := range comparedOrder {
-		f, _ := lookupField(name)
-		exp, obs := *f.get(want), *f.get(&got.Identity)
-		fr := FieldResult{Field: name, Expected: exp, Observed: obs}
+	v := Verdict{Fields: make([]FieldResult, 0, len(Fields))}
+	for _, f := range Fields {
+		exp, obs := f.Get(want), f.Get(&got.Identity)
+		fr := FieldResult{Field: f.Name, Expected: exp, Observed: obs}
 		switch {
+		case !f.Compared:
+			fr.Result = ResultInformational
 		case exp == "":
 			fr.Result = ResultNotCompared
 		case exp == obs:
 			fr.Compared, fr.Result = true, ResultMatch
-		case name == "source_git_ref" && isShortSHA(obs, exp):
+		case f.Name == "source_git_ref" && isShortSHA(obs, exp):
 			fr.Compared, fr.Result = true, ResultMatch
 			v.Notes = append(v.Notes, fmt.Sprintf("source_git_ref: the tenant reports the short commit %s, a prefix of the expected %s", obs, exp))
 		default:
 			fr.Compared, fr.Result = true, ResultMismatch
-			v.Mismatched = append(v.Mismatched, name)
+			v.Mismatched = append(v.Mismatched, f.Name)
 		}
 		v.Fields = append(v.Fields, fr)
 	}
-	for _, name := range informationalOrder {
-		f, _ := lookupField(name)
-		v.Fields = append(v.Fields, FieldResult{Field: name, Expected: *f.get(want), Observed: *f.get(&got.Identity), Result: ResultInformational})
-	}
-	v.Fields = append(v.Fields, FieldResult{Field: "schema_version", Expected: strconv.Itoa(want.SchemaVersion), Observed: strconv.Itoa(got.Identity.SchemaVersion), Result: ResultInformational})
 	if len(got.UnknownKeys) > 0 {
 		v.Notes = append(v.Notes, "the observed identity has keys this version does not know, tolerated for forward compatibility: "+strings.Join(quoteAll(got.UnknownKeys), ", "))
 	}
@@ -116,15 +105,19 @@ func notFoundDetail(got Observation) string {
 	}
 }
 
+// notReported lists the expected string fields, none of them reported.
 func notReported(want *Identity) []FieldResult {
-	out := make([]FieldResult, 0, len(comparedOrder)+len(informationalOrder))
-	for _, name := range comparedOrder {
-		f, _ := lookupField(name)
-		out = append(out, FieldResult{Field: name, Expected: *f.get(want), Compared: *f.get(want) != "", Result: ResultNotReported})
-	}
-	for _, name := range informationalOrder {
-		f, _ := lookupField(name)
-		out = append(out, FieldResult{Field: name, Expected: *f.get(want), Result: ResultInformational})
+	out := make([]FieldResult, 0, len(Fields))
+	for _, f := range Fields {
+		if f.str == nil {
+			continue // schema_version: nothing to show when nothing was reported
+		}
+		exp := f.Get(want)
+		fr := FieldResult{Field: f.Name, Expected: exp, Result: ResultInformational}
+		if f.Compared {
+			fr.Compared, fr.Result = exp != "", ResultNotReported
+		}
+		out = append(out, fr)
 	}
 	return out
 }

@@ -101,7 +101,17 @@ func TestExtractHealth(t *testing.T) {
 		{name: "array value", body: `{"runtime_identity":[]}`, status: StatusMalformed, key: "runtime_identity"},
 		{name: "wrong types", body: `{"runtime_identity":{"context":1}}`, status: StatusMalformed, key: "runtime_identity"},
 		{name: "unsupported schema_version", body: `{"runtime_identity":` + strings.Replace(id, "{", `{"schema_version":2,`, 1) + `}`, status: StatusMalformed, key: "runtime_identity"},
-		{name: "deeply encoded stops", body: `{"runtime_identity":` + deepString(id, 6) + `}`, status: StatusMalformed, key: "runtime_identity"},
+		// Launchplane unwraps any depth; every level doubles the escapes, so depth stays small.
+		{name: "deeply encoded, as Launchplane", body: `{"runtime_identity":` + deepString(id, 8) + `}`, found: true, key: "runtime_identity"},
+		{name: "NaN elsewhere in the body, as Python reads it", body: `{"uptime":NaN,"load":[Infinity,-Infinity],"runtime_identity":` + id + `}`, found: true, key: "runtime_identity"},
+		{name: "NaN as the identity", body: `{"runtime_identity":NaN}`, status: StatusMalformed, key: "runtime_identity"},
+		{name: "NaN glued to a digit is not JSON", body: `{"uptime":NaN1,"runtime_identity":` + id + `}`, status: StatusUnverifiable},
+		{name: "string-encoded with Python whitespace", body: `{"runtime_identity":"\u001c` + quoted + `\u2028"}`, found: true, key: "runtime_identity"},
+		{name: "blank by Python's rules", body: `{"runtime_identity":"\u001f \u00a0"}`, status: StatusMalformed, key: "runtime_identity"},
+		{name: "vertical tab before JSON", body: "\v" + `{"runtime_identity":` + id + `}`, status: StatusUnverifiable},
+		{name: "no-break space only", body: "\u00a0", status: StatusUnverifiable},
+		{name: "ASCII whitespace only", body: " \t\r\n\v\f", status: StatusMissing},
+		{name: "trailing bracket", body: `{"runtime_identity":` + id + `}]`, status: StatusUnverifiable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -278,4 +288,44 @@ func TestCompareRules(t *testing.T) {
 			t.Errorf("Compare() = %+v", v)
 		}
 	})
+}
+
+// TestDifferencesFromLaunchplane pins each way this package reads a tenant's answer differently
+// from Launchplane on purpose (docs/contract.md, "Deliberate differences from Launchplane"). Each
+// case names Launchplane's verdict for the record; the other cases of the same rule are read as
+// Launchplane reads them (TestExtractAgainstLaunchplane).
+func TestDifferencesFromLaunchplane(t *testing.T) {
+	t.Parallel()
+	want := stable(t)
+	with := func(mut func(*Identity)) string {
+		id := want
+		mut(&id)
+		return string(id.Canonical())
+	}
+	canonical := string(want.Canonical())
+	tests := []struct {
+		name        string
+		body        string
+		launchplane Status
+		want        Status
+		note        string // a substring of one of the verdict's notes
+	}{
+		{name: "null identity is missing", body: `{"runtime_identity":null}`, launchplane: StatusMalformed, want: StatusMissing},
+		{name: "unknown keys are tolerated with a note", body: `{"runtime_identity":` + strings.Replace(canonical, "{", `{"build":"17",`, 1) + `}`, launchplane: StatusMalformed, want: StatusMatch, note: `"build"`},
+		{name: "a 7+ character commit prefix matches with a note", body: `{"runtime_identity":` + with(func(id *Identity) { id.SourceGitRef = id.SourceGitRef[:7] }) + `}`, launchplane: StatusMismatch, want: StatusMatch, note: "short commit"},
+		{name: "schema_version 2 is malformed", body: `{"runtime_identity":` + with(func(id *Identity) { id.SchemaVersion = 2 }) + `}`, launchplane: StatusMatch, want: StatusMalformed},
+		{name: "schema_version 2 in lax form is malformed", body: `{"runtime_identity":` + strings.Replace(canonical, `"schema_version":1`, `"schema_version":" 2.0 "`, 1) + `}`, launchplane: StatusMatch, want: StatusMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			v := Compare(&want, ExtractHealth([]byte(tt.body)))
+			if v.Status != tt.want || v.Status == tt.launchplane {
+				t.Fatalf("Compare() = %s (%s), want %s (Launchplane says %s)", v.Status, v.Detail, tt.want, tt.launchplane)
+			}
+			if tt.note != "" && !strings.Contains(strings.Join(v.Notes, "\n"), tt.note) {
+				t.Errorf("Compare() notes = %q, want one naming %s", v.Notes, tt.note)
+			}
+		})
+	}
 }

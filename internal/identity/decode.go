@@ -12,81 +12,128 @@ import (
 // ErrNotInjected reports that the identity env was not set at all.
 var ErrNotInjected = errors.New("identity: " + EnvJSON + " is not set")
 
-// Decode reads one identity object from untrusted JSON, the way a verifier must: every known field
-// has the right JSON type (a null or a number in a string field is an error), the five required
-// fields are non-blank, omitted optional fields take their defaults, and schema_version, when
-// present, is 1. Unknown keys are tolerated and returned sorted, for forward compatibility.
-// Values are not held to the character rule: an odd observed value is a mismatch, not a parse error.
+// DecodeError says why text is not one identity object: not JSON, not an object, trailing data,
+// or (ParseExpected only) keys the contract does not know. It names keys and JSON types, never
+// values.
+type DecodeError struct {
+	// Problem is what is wrong, without context, e.g. "not a JSON object".
+	Problem string
+	// UnknownKeys are the keys outside the contract, sorted, when they are the problem.
+	UnknownKeys []string
+}
+
+func (e *DecodeError) Error() string { return "identity: " + e.Problem }
+
+// EnvError says why a tenant's identity env is set but unusable.
+type EnvError struct {
+	// Key is the env key at fault.
+	Key string
+	// Err is why LAUNCHPLANE_RUNTIME_IDENTITY_JSON is not an identity (a *DecodeError or a
+	// *ValidationError); nil when Key is a copy that disagrees with it.
+	Err error
+}
+
+func (e *EnvError) Error() string { return "identity: " + e.reason() }
+
+// Unwrap returns Err.
+func (e *EnvError) Unwrap() error { return e.Err }
+
+func (e *EnvError) reason() string {
+	if e.Err == nil {
+		return e.Key + " disagrees with " + EnvJSON
+	}
+	return "read " + e.Key + ": " + Reason(e.Err)
+}
+
+// Reason returns what an error of this package says is wrong, without the package's own
+// "identity: " context: the text to show after a caller's context. It names env keys, fields,
+// keys and JSON types, never values.
+func Reason(err error) string {
+	var env *EnvError
+	var dec *DecodeError
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &env):
+		return env.reason()
+	case errors.As(err, &dec):
+		return dec.Problem
+	case errors.Is(err, ErrNotInjected):
+		return EnvJSON + " is not set"
+	}
+	return err.Error()
+}
+
+// Decode reads one identity object from untrusted JSON the way Launchplane's model does (see
+// lax.go): every known field has the right JSON type (a null or a number in a string field is an
+// error), the five required fields are not blank, omitted optional fields take their defaults,
+// and schema_version is read as pydantic's lax int reads it ("1", 1.0 and true are 1). Unlike
+// Launchplane, schema_version must then be 1, and unknown keys are tolerated and returned sorted,
+// for forward compatibility. Values are not held to the character rule: an odd observed value is
+// a mismatch, not a parse error.
 func Decode(raw []byte) (Identity, []string, error) {
+	raw = FromPythonJSON(raw)
 	var obj map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
 	if err := dec.Decode(&obj); err != nil || obj == nil {
-		return Identity{}, nil, errors.New("identity: not a JSON object")
+		return Identity{}, nil, &DecodeError{Problem: "not a JSON object"}
 	}
-	if dec.More() {
-		return Identity{}, nil, errors.New("identity: trailing data after the JSON object")
+	if len(bytes.TrimLeft(raw[dec.InputOffset():], " \t\r\n")) > 0 {
+		return Identity{}, nil, &DecodeError{Problem: "trailing data after the JSON object"}
 	}
-	id := Identity{SchemaVersion: SchemaVersion, EnvironmentKind: KindStable}
+	var id Identity
 	var probs []FieldError
 	var unknown []string
-	for key, val := range obj {
-		if key == "schema_version" {
-			if reason := decodeSchemaVersion(val); reason != "" {
-				probs = append(probs, FieldError{key, reason})
+	for _, f := range Fields {
+		val, ok := obj[f.Name]
+		switch {
+		case f.str == nil:
+			id.SchemaVersion = SchemaVersion
+			if ok {
+				if reason := decodeSchemaVersion(val); reason != "" {
+					probs = append(probs, FieldError{f.Name, reason})
+				}
 			}
-			continue
+		case !ok:
+			*f.str(&id) = f.Default
+		default:
+			var s string
+			if v := bytes.TrimSpace(val); len(v) == 0 || v[0] != '"' || json.Unmarshal(v, &s) != nil {
+				probs = append(probs, FieldError{f.Name, "is " + jsonKind(val) + "; want a string"})
+				continue
+			}
+			*f.str(&id) = s
 		}
-		f, ok := lookupField(key)
-		if !ok {
-			unknown = append(unknown, key)
-			continue
+		if f.Required && blank(*f.str(&id)) {
+			probs = append(probs, FieldError{f.Name, "is required and must not be empty"})
 		}
-		var s string
-		if err := json.Unmarshal(val, &s); err != nil || bytes.Equal(bytes.TrimSpace(val), []byte("null")) {
-			probs = append(probs, FieldError{key, "is " + jsonKind(val) + "; want a string"})
-			continue
-		}
-		*f.get(&id) = s
 	}
-	for _, f := range stringFields {
-		if f.required && strings.TrimSpace(*f.get(&id)) == "" {
-			probs = append(probs, FieldError{f.name, "is required and must not be empty"})
+	for key := range obj {
+		if _, ok := fieldIndex[key]; !ok {
+			unknown = append(unknown, key)
 		}
 	}
 	sort.Strings(unknown)
 	if len(probs) > 0 {
 		sort.Slice(probs, func(i, j int) bool { return probs[i].Field < probs[j].Field })
-		return Identity{}, unknown, &ValidationError{Problems: dedupe(probs)}
+		return Identity{}, unknown, &ValidationError{Problems: probs}
 	}
 	return id, unknown, nil
 }
 
-func dedupe(probs []FieldError) []FieldError {
-	out := probs[:0]
-	for i, p := range probs {
-		if i > 0 && p.Field == probs[i-1].Field {
-			continue
-		}
-		out = append(out, p)
-	}
-	return out
-}
-
+// decodeSchemaVersion reads schema_version with pydantic's lax int rules and returns why it is not
+// the supported 1, or "".
 func decodeSchemaVersion(val json.RawMessage) string {
-	var n json.Number
-	if err := json.Unmarshal(val, &n); err != nil {
-		// Launchplane's model (pydantic, lax mode) also accepts the string "1"; so do we.
-		var s string
-		if json.Unmarshal(val, &s) != nil || s != "1" {
-			return "is " + jsonKind(val) + "; want the integer 1"
-		}
+	n, reason := laxInt(val)
+	switch {
+	case reason != "":
+		return reason
+	case n == "1":
 		return ""
+	case n == "0" || strings.HasPrefix(n, "-"):
+		return fmt.Sprintf("is %s; want the integer 1", truncate(n, 20))
 	}
-	if n.String() != "1" {
-		return fmt.Sprintf("is %s; only schema_version 1 is supported", truncate(n.String(), 20))
-	}
-	return ""
+	return fmt.Sprintf("is %s; only schema_version 1 is supported", truncate(n, 20))
 }
 
 // jsonKind names the JSON type of a raw value for error messages, never echoing the value.
@@ -111,21 +158,25 @@ func jsonKind(val json.RawMessage) string {
 	}
 }
 
-// ParseExpected reads a whole expected identity (an identity-json input, an identity file, a
-// Launchplane record) strictly: unknown keys are an error and every value must pass Validate.
+// ParseExpected reads a whole expected identity (an identity-json input, an identity file)
+// strictly: schema_version, when present, is the JSON integer 1, unknown keys are an error, and
+// every value must pass Validate.
 func ParseExpected(raw []byte) (Identity, error) {
 	id, unknown, err := Decode(raw)
 	if err != nil {
 		return Identity{}, err
+	}
+	if len(unknown) > 0 {
+		return Identity{}, &DecodeError{
+			Problem:     fmt.Sprintf("unknown keys %s; the contract has exactly the %d fields of schema_version 1", strings.Join(quoteAll(unknown), ", "), len(Fields)),
+			UnknownKeys: unknown,
+		}
 	}
 	var top struct {
 		SchemaVersion json.RawMessage `json:"schema_version"`
 	}
 	if json.Unmarshal(raw, &top) == nil && len(top.SchemaVersion) > 0 && string(top.SchemaVersion) != "1" {
 		return Identity{}, &ValidationError{Problems: []FieldError{{"schema_version", "is " + jsonKind(top.SchemaVersion) + "; want the integer 1"}}}
-	}
-	if len(unknown) > 0 {
-		return Identity{}, fmt.Errorf("identity: unknown keys %s; the contract has exactly the 13 fields of schema_version 1", strings.Join(quoteAll(unknown), ", "))
 	}
 	if err := id.Validate(); err != nil {
 		return Identity{}, err
@@ -148,9 +199,9 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-// FromEnv reads the identity a tenant was deployed with from its environment. It returns an error
-// wrapping ErrNotInjected when LAUNCHPLANE_RUNTIME_IDENTITY_JSON is unset or blank, and another
-// error when the value cannot be read or disagrees with the three discrete keys.
+// FromEnv reads the identity a tenant was deployed with from its environment. It returns
+// ErrNotInjected when LAUNCHPLANE_RUNTIME_IDENTITY_JSON is unset or blank, and an *EnvError when
+// the value cannot be read or one of the copy keys disagrees with it.
 func FromEnv(getenv func(string) string) (Identity, error) {
 	raw := strings.TrimSpace(getenv(EnvJSON))
 	if raw == "" {
@@ -158,15 +209,14 @@ func FromEnv(getenv func(string) string) (Identity, error) {
 	}
 	id, _, err := Decode([]byte(raw))
 	if err != nil {
-		return Identity{}, fmt.Errorf("identity: read %s: %w", EnvJSON, err)
+		return Identity{}, &EnvError{Key: EnvJSON, Err: err}
 	}
-	for _, kv := range []EnvVar{
-		{EnvDeploymentRecordID, id.DeploymentRecordID},
-		{EnvArtifactID, id.ArtifactID},
-		{EnvSourceGitRef, id.SourceGitRef},
-	} {
-		if v := getenv(kv.Key); v != "" && v != kv.Value {
-			return Identity{}, fmt.Errorf("identity: %s disagrees with %s", kv.Key, EnvJSON)
+	for _, f := range Fields {
+		if f.EnvKey == "" {
+			continue
+		}
+		if v := getenv(f.EnvKey); v != "" && v != f.Get(&id) {
+			return Identity{}, &EnvError{Key: f.EnvKey}
 		}
 	}
 	return id, nil

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"unicode/utf8"
 )
 
 // Status is a verification verdict, in Launchplane's vocabulary.
@@ -39,9 +38,6 @@ const (
 // tried. The first one whose value parses wins.
 var HealthKeys = []string{"runtime_identity", "launchplane_runtime_identity", "launchplaneRuntimeIdentity", EnvJSON}
 
-// maxStringDepth bounds how many times a JSON-encoded string is unwrapped.
-const maxStringDepth = 4
-
 // Observation is what one tenant surface reported.
 type Observation struct {
 	Surface Surface
@@ -65,22 +61,26 @@ type Observation struct {
 	Raw json.RawMessage
 }
 
-// ExtractHealth reads the identity from a health JSON body. Only the top level is searched, under
-// HealthKeys; a value may be an object or a string holding JSON (unwrapped repeatedly). A key set
-// to null means the identity was not injected, so it reads as missing (Launchplane says malformed).
+// ExtractHealth reads the identity from a health JSON body as Launchplane does
+// (cbusillo/launchplane control_plane/contracts/runtime_identity.py at 4b42a52,
+// runtime_identity_from_health_payload). Only the top level is searched, under HealthKeys; a
+// value may be an object or a string holding JSON (unwrapped as often as it is encoded). The body
+// is read as Python's json.loads reads it: a body of ASCII whitespace only is an empty answer,
+// NaN and Infinity are numbers (see FromPythonJSON). A key set to null means the identity was not
+// injected, so it reads as missing (Launchplane says malformed).
 func ExtractHealth(body []byte) Observation {
 	obs := Observation{Surface: SurfaceHealth}
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 {
+	if bodyBlank(body) {
 		obs.Status, obs.Detail = StatusMissing, "the health endpoint returned an empty body"
 		return obs
 	}
-	if !utf8.Valid(trimmed) || !json.Valid(trimmed) {
+	doc, ok := readJSON(body)
+	if !ok {
 		obs.Status, obs.Detail = StatusUnverifiable, "the health endpoint did not return JSON"
 		return obs
 	}
 	var top map[string]json.RawMessage
-	if trimmed[0] != '{' || json.Unmarshal(trimmed, &top) != nil {
+	if json.Unmarshal(doc, &top) != nil || top == nil {
 		obs.Status, obs.Detail = StatusMissing, "the health endpoint returned JSON that is not an object, so it carries no identity"
 		return obs
 	}
@@ -97,7 +97,7 @@ func ExtractHealth(body []byte) Observation {
 			}
 			continue
 		}
-		o := decodeValue(SurfaceHealth, val, 0)
+		o := decodeValue(SurfaceHealth, val)
 		o.Key = key
 		if o.Found {
 			return o
@@ -122,24 +122,28 @@ func ExtractHealth(body []byte) Observation {
 }
 
 // ExtractWellKnown reads the identity from the body of GET /.well-known/launchplane-runtime.json,
-// which is the identity object itself.
+// which is the identity object itself. The body is read as ExtractHealth reads one.
 func ExtractWellKnown(body []byte) Observation {
-	trimmed := bytes.TrimSpace(body)
-	switch {
-	case len(trimmed) == 0:
+	if bodyBlank(body) {
 		return Observation{Surface: SurfaceWellKnown, Status: StatusMissing, Detail: "the well-known document is empty"}
-	case !utf8.Valid(trimmed) || !json.Valid(trimmed):
+	}
+	doc, ok := readJSON(body)
+	switch {
+	case !ok:
 		return Observation{Surface: SurfaceWellKnown, Status: StatusUnverifiable, Detail: "the well-known document is not JSON"}
-	case isNull(trimmed):
+	case isNull(doc):
 		return Observation{Surface: SurfaceWellKnown, Status: StatusMissing, Detail: "the well-known document is null: the tenant runs without an injected identity", Raw: json.RawMessage("null")}
 	}
-	return decodeValue(SurfaceWellKnown, trimmed, 0)
+	return decodeValue(SurfaceWellKnown, doc)
 }
 
 func isNull(val json.RawMessage) bool { return string(bytes.TrimSpace(val)) == "null" }
 
-// decodeValue reads an identity from an object or a JSON-encoded string value.
-func decodeValue(s Surface, val json.RawMessage, depth int) Observation {
+// decodeValue reads an identity from valid JSON: an object, or a string holding JSON, as
+// Launchplane's parse_runtime_identity_payload does. It needs no depth limit: every level of
+// encoding at least doubles the quotes and backslashes, so a body of n bytes nests at most
+// log2(n) deep.
+func decodeValue(s Surface, val json.RawMessage) Observation {
 	val = bytes.TrimSpace(val)
 	obs := Observation{Surface: s, Status: StatusMalformed, Raw: val}
 	switch {
@@ -149,22 +153,23 @@ func decodeValue(s Surface, val json.RawMessage, depth int) Observation {
 			obs.Detail = "the value is not a valid JSON string"
 			return obs
 		}
-		str = strings.TrimSpace(str)
+		str = pyStrip(str)
 		if str == "" {
 			obs.Detail = "the value is a blank string"
 			return obs
 		}
-		if depth >= maxStringDepth || !json.Valid([]byte(str)) {
+		inner, ok := readJSON([]byte(str))
+		if !ok {
 			obs.Detail = "the value is a string that does not hold JSON"
 			return obs
 		}
-		inner := decodeValue(s, json.RawMessage(str), depth+1)
-		inner.Raw = val
-		return inner
+		o := decodeValue(s, inner)
+		o.Raw = val
+		return o
 	case len(val) > 0 && val[0] == '{':
 		id, unknown, err := Decode(val)
 		if err != nil {
-			obs.Detail = strings.TrimPrefix(err.Error(), "identity: ")
+			obs.Detail = Reason(err)
 			obs.UnknownKeys = unknown
 			return obs
 		}

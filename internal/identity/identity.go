@@ -3,7 +3,12 @@
 // back, and how an observed identity compares with the expected one.
 //
 // The rendering is byte-compatible with Launchplane's (cbusillo/launchplane
-// control_plane/contracts/runtime_identity.py), so tenants adopted for Launchplane verify unchanged.
+// control_plane/contracts/runtime_identity.py), and a tenant's answer is read with Launchplane's
+// own rules (Python's json module, pydantic's lax mode; see lax.go), so tenants adopted for
+// Launchplane verify unchanged. The few deliberate differences are listed in docs/contract.md.
+//
+// Fields is the one table of the contract's fields; code that walks the fields (here and in the
+// packages that show, set or compare them) derives from it.
 package identity
 
 import (
@@ -24,9 +29,6 @@ const (
 	EnvArtifactID         = "LAUNCHPLANE_ARTIFACT_ID"
 	EnvSourceGitRef       = "LAUNCHPLANE_SOURCE_GIT_REF"
 )
-
-// EnvKeys lists the four identity env keys in the order they are written.
-var EnvKeys = []string{EnvJSON, EnvDeploymentRecordID, EnvArtifactID, EnvSourceGitRef}
 
 // Tenant surfaces other than the health JSON.
 const (
@@ -64,58 +66,23 @@ type EnvVar struct {
 	Value string
 }
 
-// field describes one contract field: its JSON name and how to reach it.
-type field struct {
-	name     string
-	required bool
-	compared bool
-	get      func(*Identity) *string
-}
-
-// stringFields lists the string fields in canonical (sorted) key order.
-var stringFields = []field{
-	{"artifact_id", true, true, func(id *Identity) *string { return &id.ArtifactID }},
-	{"context", true, true, func(id *Identity) *string { return &id.Context }},
-	{"deployed_at", false, false, func(id *Identity) *string { return &id.DeployedAt }},
-	{"deployment_record_id", true, true, func(id *Identity) *string { return &id.DeploymentRecordID }},
-	{"environment_kind", false, true, func(id *Identity) *string { return &id.EnvironmentKind }},
-	{"image_reference", false, false, func(id *Identity) *string { return &id.ImageReference }},
-	{"instance", true, true, func(id *Identity) *string { return &id.Instance }},
-	{"preview_generation_id", false, true, func(id *Identity) *string { return &id.PreviewGenerationID }},
-	{"preview_id", false, true, func(id *Identity) *string { return &id.PreviewID }},
-	{"product", false, true, func(id *Identity) *string { return &id.Product }},
-	{"release_tuple_id", false, false, func(id *Identity) *string { return &id.ReleaseTupleID }},
-	{"source_git_ref", true, true, func(id *Identity) *string { return &id.SourceGitRef }},
-}
-
-func lookupField(name string) (field, bool) {
-	for _, f := range stringFields {
-		if f.name == name {
-			return f, true
-		}
-	}
-	return field{}, false
-}
-
 // Canonical returns the canonical JSON rendering: one compact object, keys sorted, every field
 // present, no HTML escaping, everything outside printable ASCII escaped as \uXXXX. It is
 // byte-identical to Python's json.dumps(obj, sort_keys=True, separators=(",", ":")).
 func (id Identity) Canonical() []byte {
 	b := make([]byte, 0, 512)
 	b = append(b, '{')
-	for i, f := range stringFields {
+	for i, f := range canonicalFields {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if f.name == "source_git_ref" {
-			// schema_version sorts between release_tuple_id and source_git_ref.
-			b = append(b, `"schema_version":`...)
-			b = strconv.AppendInt(b, int64(id.SchemaVersion), 10)
-			b = append(b, ',')
-		}
-		b = appendString(b, f.name)
+		b = appendString(b, f.Name)
 		b = append(b, ':')
-		b = appendString(b, *f.get(&id))
+		if f.str == nil {
+			b = strconv.AppendInt(b, int64(id.SchemaVersion), 10)
+		} else {
+			b = appendString(b, *f.str(&id))
+		}
 	}
 	return append(b, '}')
 }
@@ -201,12 +168,14 @@ func (id Identity) Breadcrumb() string {
 
 // EnvVars returns the four env keys and their values, in EnvKeys order.
 func (id Identity) EnvVars() []EnvVar {
-	return []EnvVar{
-		{EnvJSON, string(id.Canonical())},
-		{EnvDeploymentRecordID, id.DeploymentRecordID},
-		{EnvArtifactID, id.ArtifactID},
-		{EnvSourceGitRef, id.SourceGitRef},
+	out := make([]EnvVar, 0, len(EnvKeys))
+	out = append(out, EnvVar{EnvJSON, string(id.Canonical())})
+	for _, f := range Fields {
+		if f.EnvKey != "" {
+			out = append(out, EnvVar{f.EnvKey, f.Get(&id)})
+		}
 	}
+	return out
 }
 
 // Injected returns the identity as it is written into a deployment's env: deployed_at is empty

@@ -3,6 +3,8 @@ package identity
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -275,7 +277,16 @@ func TestDecode(t *testing.T) {
 		{name: "minimal takes defaults", raw: min, want: Identity{SchemaVersion: 1, EnvironmentKind: "stable", Context: "c", Instance: "i", DeploymentRecordID: "d", ArtifactID: "a", SourceGitRef: "s"}},
 		{name: "unknown keys tolerated", raw: strings.Replace(min, "{", `{"zeta":1,"alpha":null,`, 1), want: Identity{SchemaVersion: 1, EnvironmentKind: "stable", Context: "c", Instance: "i", DeploymentRecordID: "d", ArtifactID: "a", SourceGitRef: "s"}, unknown: []string{"alpha", "zeta"}},
 		{name: "schema_version string 1 like pydantic", raw: strings.Replace(min, "{", `{"schema_version":"1",`, 1), want: Identity{SchemaVersion: 1, EnvironmentKind: "stable", Context: "c", Instance: "i", DeploymentRecordID: "d", ArtifactID: "a", SourceGitRef: "s"}},
+		{name: "schema_version 1.0 like pydantic", raw: strings.Replace(min, "{", `{"schema_version":1.0,`, 1), want: Identity{SchemaVersion: 1, EnvironmentKind: "stable", Context: "c", Instance: "i", DeploymentRecordID: "d", ArtifactID: "a", SourceGitRef: "s"}},
+		{name: "schema_version true like pydantic", raw: strings.Replace(min, "{", `{"schema_version":true,`, 1), want: Identity{SchemaVersion: 1, EnvironmentKind: "stable", Context: "c", Instance: "i", DeploymentRecordID: "d", ArtifactID: "a", SourceGitRef: "s"}},
+		{name: "schema_version padded string like pydantic", raw: strings.Replace(min, "{", `{"schema_version":" 1 ",`, 1), want: Identity{SchemaVersion: 1, EnvironmentKind: "stable", Context: "c", Instance: "i", DeploymentRecordID: "d", ArtifactID: "a", SourceGitRef: "s"}},
 		{name: "schema_version 2", raw: strings.Replace(min, "{", `{"schema_version":2,`, 1), errs: []string{"schema_version"}},
+		{name: "schema_version false", raw: strings.Replace(min, "{", `{"schema_version":false,`, 1), errs: []string{"schema_version"}},
+		{name: "schema_version NaN", raw: strings.Replace(min, "{", `{"schema_version":NaN,`, 1), errs: []string{"schema_version"}},
+		{name: "schema_version null", raw: strings.Replace(min, "{", `{"schema_version":null,`, 1), errs: []string{"schema_version"}},
+		{name: "NaN in a string field", raw: strings.Replace(min, "{", `{"product":NaN,`, 1), errs: []string{"product"}},
+		{name: "required field blank by Python's rules", raw: strings.Replace(min, `"i"`, `"\u001c\u3000"`, 1), errs: []string{"instance"}},
+		{name: "trailing bracket", raw: min + `]`, wantErr: true},
 		{name: "schema_version 1.5", raw: strings.Replace(min, "{", `{"schema_version":1.5,`, 1), errs: []string{"schema_version"}},
 		{name: "null string field", raw: strings.Replace(min, `"c"`, `null`, 1), errs: []string{"context"}},
 		{name: "number in string field", raw: strings.Replace(min, "{", `{"product":7,`, 1), errs: []string{"product"}},
@@ -349,13 +360,14 @@ func TestFromEnv(t *testing.T) {
 		env         map[string]string
 		notInjected bool
 		wantErr     bool
+		key         string // the key an *EnvError names
 	}{
 		{name: "all four keys", env: full},
 		{name: "json only", env: map[string]string{EnvJSON: full[EnvJSON]}},
 		{name: "unset", env: map[string]string{}, notInjected: true, wantErr: true},
 		{name: "blank", env: map[string]string{EnvJSON: "  "}, notInjected: true, wantErr: true},
-		{name: "not JSON", env: with(EnvJSON, "{oops"), wantErr: true},
-		{name: "disagreeing copy", env: with(EnvArtifactID, "other"), wantErr: true},
+		{name: "not JSON", env: with(EnvJSON, "{oops"), wantErr: true, key: EnvJSON},
+		{name: "disagreeing copy", env: with(EnvArtifactID, "other"), wantErr: true, key: EnvArtifactID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -367,9 +379,63 @@ func TestFromEnv(t *testing.T) {
 			if tt.notInjected != (err == ErrNotInjected) {
 				t.Errorf("FromEnv() error = %v, want ErrNotInjected %v", err, tt.notInjected)
 			}
+			var envErr *EnvError
+			if tt.wantErr && !tt.notInjected && (!errors.As(err, &envErr) || envErr.Key != tt.key) {
+				t.Errorf("FromEnv() error = %#v, want an *EnvError for %s", err, tt.key)
+			}
 			if err == nil && got != id {
 				t.Errorf("FromEnv() = %+v, want %+v", got, id)
 			}
 		})
+	}
+}
+
+// Reason gives each error's text without the package's context, from the error's type.
+func TestReason(t *testing.T) {
+	t.Parallel()
+	_, notObject := FromEnv(func(k string) string {
+		if k == EnvJSON {
+			return "[1]"
+		}
+		return ""
+	})
+	_, disagree := FromEnv(func(k string) string {
+		switch k {
+		case EnvJSON:
+			return string(stable(t).Canonical())
+		case EnvArtifactID:
+			return "x"
+		}
+		return ""
+	})
+	_, _, invalid := Decode([]byte(`{"context":7}`))
+	_, unknown := ParseExpected([]byte(strings.Replace(string(stable(t).Canonical()), "{", `{"extra":1,`, 1)))
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"nil", nil, ""},
+		{"not injected", ErrNotInjected, EnvJSON + " is not set"},
+		{"env not an object", notObject, "read " + EnvJSON + ": not a JSON object"},
+		{"env copy disagrees", disagree, EnvArtifactID + " disagrees with " + EnvJSON},
+		{"validation", invalid, "invalid runtime identity: artifact_id: is required and must not be empty; context: is a number; want a string; deployment_record_id: is required and must not be empty; instance: is required and must not be empty; source_git_ref: is required and must not be empty"},
+		{"unknown keys", unknown, `unknown keys "extra"; the contract has exactly the 13 fields of schema_version 1`},
+		{"wrapped", fmt.Errorf("context: %w", notObject), "read " + EnvJSON + ": not a JSON object"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := Reason(tt.err); got != tt.want {
+				t.Errorf("Reason() = %q, want %q", got, tt.want)
+			}
+			if tt.err != nil && !strings.HasSuffix(tt.err.Error(), tt.want) {
+				t.Errorf("Error() = %q, want it to end with Reason() %q", tt.err.Error(), tt.want)
+			}
+		})
+	}
+	var de *DecodeError
+	if !errors.As(unknown, &de) || len(de.UnknownKeys) != 1 || de.UnknownKeys[0] != "extra" {
+		t.Errorf("ParseExpected() error = %#v, want a *DecodeError naming the key", unknown)
 	}
 }

@@ -45,27 +45,25 @@ func (e *ValidationError) Error() string {
 // before it is injected anywhere.
 func (id Identity) Validate() error {
 	var probs []FieldError
-	if id.SchemaVersion != SchemaVersion {
-		probs = append(probs, FieldError{"schema_version", fmt.Sprintf("is %d; only %d is supported", id.SchemaVersion, SchemaVersion)})
-	}
-	for _, f := range stringFields {
-		v := *f.get(&id)
-		if f.required && strings.TrimSpace(v) == "" {
-			probs = append(probs, FieldError{f.name, "is required and must not be empty"})
+	for _, f := range canonicalFields {
+		if f.str == nil {
+			if id.SchemaVersion != SchemaVersion {
+				probs = append(probs, FieldError{f.Name, fmt.Sprintf("is %d; only %d is supported", id.SchemaVersion, SchemaVersion)})
+			}
+			continue
+		}
+		v := *f.str(&id)
+		if f.Required && blank(v) {
+			probs = append(probs, FieldError{f.Name, "is required and must not be empty"})
 			continue
 		}
 		if reason := checkValue(v); reason != "" {
-			probs = append(probs, FieldError{f.name, reason})
+			probs = append(probs, FieldError{f.Name, reason})
 			continue
 		}
-		switch f.name {
-		case "environment_kind":
-			if v != KindStable && v != KindPreview {
-				probs = append(probs, FieldError{f.name, fmt.Sprintf("is %q; valid values are %q and %q", v, KindStable, KindPreview)})
-			}
-		case "deployed_at":
-			if v != "" && !validDeployedAt(v) {
-				probs = append(probs, FieldError{f.name, fmt.Sprintf("is %q; want empty or RFC 3339 UTC to the second, like 2026-05-09T22:10:00Z", v)})
+		if f.rule != nil {
+			if reason := f.rule(v); reason != "" {
+				probs = append(probs, FieldError{f.Name, reason})
 			}
 		}
 	}
