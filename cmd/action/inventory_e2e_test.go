@@ -19,7 +19,9 @@ func TestInventoryMode(t *testing.T) {
 		id.Context, id.Instance, id.PreviewID, id.EnvironmentKind = "shop", instance, "", identity.KindStable
 		return id
 	}
-	serving := func(id identity.Identity) string { return tenant(t, serveJSON(200, healthBody(string(id.Canonical())))) }
+	serving := func(id identity.Identity) string {
+		return tenant(t, serveJSON(200, healthBody(string(id.Canonical()))))
+	}
 	lanes := fmt.Sprintf(`{"lanes": [
   {"product": "shop", "context": "shop", "instance": "prod", "health_url": %q, "expected": %s, "require_identity": true},
   {"product": "shop", "context": "shop", "instance": "testing", "health_url": %q, "expected": %s, "require_identity": true},
