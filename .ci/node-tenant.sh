@@ -38,6 +38,7 @@ start() {
   local name=$1 envfile=${2:-/dev/null}
   (
     # Each line is NAME=VALUE taken literally: the JSON must not pass through the shell's quoting.
+    # shellcheck disable=SC2163 # line is NAME=VALUE; exporting it is the point
     while IFS= read -r line; do export "$line"; done <"$envfile"
     exec env PORT=0 node examples/node/server.js
   ) >"$work/$name.out" 2>"$work/$name.err" &
