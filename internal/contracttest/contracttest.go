@@ -47,6 +47,10 @@ const (
 // EnvDir names the environment variable holding the contracts directory.
 const EnvDir = "RUNTIME_IDENTITY_CONTRACTS"
 
+// EnvRequire names the environment variable that turns a missing contracts directory from a skip
+// into a failure. CI sets it to 1, so contract tests can never skip there unnoticed.
+const EnvRequire = "RUNTIME_IDENTITY_REQUIRE_CONTRACTS"
+
 // Spec is one loaded OpenAPI document with a request router. It is safe for concurrent use.
 type Spec struct {
 	name     string
@@ -80,11 +84,15 @@ var (
 )
 
 // Load returns the named contract from the RUNTIME_IDENTITY_CONTRACTS directory, loading each
-// file once per process. It skips the test when the variable is unset and fails it when the
-// variable is set but the file is missing or cannot be loaded.
+// file once per process. It skips the test when the variable is unset (fails it instead when
+// RUNTIME_IDENTITY_REQUIRE_CONTRACTS is 1) and fails it when the variable is set but the file is
+// missing or cannot be loaded.
 func Load(tb testing.TB, name string) *Spec {
 	tb.Helper()
 	dir := os.Getenv(EnvDir)
+	if dir == "" && os.Getenv(EnvRequire) == "1" {
+		tb.Fatalf("contracttest: %s is unset but %s=1; set it to the directory holding %s", EnvDir, EnvRequire, name)
+	}
 	if dir == "" {
 		tb.Skipf("contracttest: %s is unset; set RUNTIME_IDENTITY_CONTRACTS to the directory holding %s to run this test", EnvDir, name)
 	}

@@ -108,7 +108,8 @@ func TestValidateRequestGitHub(t *testing.T) {
 		{name: "create status non-integer id", method: "POST", target: "/repos/o/r/deployments/abc/statuses", body: `{"state":"success"}`, wantErr: true},
 		{name: "get status", method: "GET", target: "/repos/o/r/deployments/42/statuses/7"},
 		{name: "commit statuses multi-segment ref", method: "GET", target: "/repos/o/r/commits/heads/main/statuses"},
-		{name: "unknown path", method: "GET", target: "/repos/o/r/releases", wantErr: true, noRoute: true},
+		// A path in neither the subset nor GitHub's whole description, which CI loads instead.
+		{name: "unknown path", method: "GET", target: "/repos/o/r/deployments/42/no-such-route", wantErr: true, noRoute: true},
 		{name: "wrong method", method: "DELETE", target: "/repos/o/r/deployments/42/statuses", wantErr: true, noRoute: true},
 	}
 	for _, tt := range tests {
@@ -207,6 +208,7 @@ func TestLoadFailsWhenFileMissing(t *testing.T) {
 
 func TestLoadSkipsWhenUnset(t *testing.T) {
 	t.Setenv(EnvDir, "")
+	t.Setenv(EnvRequire, "")
 	ft := &fakeTB{TB: t}
 	done := make(chan struct{})
 	go func() {
@@ -219,6 +221,26 @@ func TestLoadSkipsWhenUnset(t *testing.T) {
 	}
 	if !strings.Contains(ft.msg, EnvDir) {
 		t.Errorf("Load() skip message = %q, want it to name %s", ft.msg, EnvDir)
+	}
+}
+
+// TestLoadFailsWhenRequired checks that CI's RUNTIME_IDENTITY_REQUIRE_CONTRACTS=1 turns the skip
+// into a failure that names both variables.
+func TestLoadFailsWhenRequired(t *testing.T) {
+	t.Setenv(EnvDir, "")
+	t.Setenv(EnvRequire, "1")
+	ft := &fakeTB{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Load(ft, GitHub)
+	}()
+	<-done
+	if !ft.fatal || ft.skipped {
+		t.Errorf("Load() unset but required: fatal=%v skipped=%v, want fatal=true skipped=false", ft.fatal, ft.skipped)
+	}
+	if !strings.Contains(ft.msg, EnvDir) || !strings.Contains(ft.msg, EnvRequire) {
+		t.Errorf("Load() message = %q, want it to name %s and %s", ft.msg, EnvDir, EnvRequire)
 	}
 }
 
