@@ -13,14 +13,21 @@ import (
 	"github.com/launchplane/runtime-identity/internal/summary"
 )
 
-// inputForField maps a contract field to the input that sets it, for error messages.
+// inputForField names the input that sets a contract field, for error messages.
 func inputForField(field string) string {
-	for in, f := range fieldInputs {
-		if f == field {
-			return in
-		}
+	if f, ok := identity.FieldByName(field); ok && f.Input != "" {
+		return f.Input
 	}
 	return field
+}
+
+// setField sets a contract field of id; schema_version, the one integer field, is not set here.
+func setField(id *identity.Identity, field, v string) {
+	if f, ok := identity.FieldByName(field); ok {
+		if p := f.Ptr(id); p != nil {
+			*p = v
+		}
+	}
 }
 
 // assemble is the assemble step: it reads Launchplane when launchplane-url is given, then builds
@@ -66,9 +73,7 @@ func (r *runner) assemble(ctx context.Context, cfg *Config, wf Workflow, now tim
 func (r *runner) withoutIdentity(cfg *Config, rec *Record, notes []string, missing string) (Expected, int) {
 	id := identity.Identity{SchemaVersion: identity.SchemaVersion, DeploymentRecordID: rec.RecordID}
 	for field, v := range cfg.Fields {
-		if p := fieldPointers(&id)[field]; p != nil {
-			*p = v
-		}
+		setField(&id, field, v)
 	}
 	what := "the Launchplane deployment record " + rec.RecordID
 	if rec.RecordID == "" {
@@ -88,10 +93,17 @@ func (r *runner) withoutIdentity(cfg *Config, rec *Record, notes []string, missi
 func assembleIdentity(c *Config, w Workflow, now time.Time, readFile func(string) ([]byte, error), record *identity.Identity, recordURL string) (identity.Identity, map[string]summary.Source, error) {
 	id := identity.Identity{SchemaVersion: identity.SchemaVersion}
 	prov := map[string]summary.Source{}
-	fields := fieldPointers(&id)
 	set := func(field, v string, p summary.Source) {
-		*fields[field] = v
+		setField(&id, field, v)
 		prov[field] = p
+	}
+	// every marks each string field as coming from one source.
+	every := func(p summary.Source) {
+		for _, f := range identity.Fields {
+			if f.Ptr(&id) != nil {
+				prov[f.Name] = p
+			}
+		}
 	}
 
 	whole, wholeInput := []byte(c.IdentityJSON), "identity-json"
@@ -113,7 +125,7 @@ func assembleIdentity(c *Config, w Workflow, now time.Time, readFile func(string
 		if err != nil {
 			var ve *identity.ValidationError
 			if !errors.As(err, &ve) {
-				return id, nil, &ConfigError{Input: wholeInput, Problem: "is not a valid runtime identity: " + err.Error()}
+				return id, nil, &ConfigError{Input: wholeInput, Problem: "is not a valid runtime identity: " + identity.Reason(err)}
 			}
 			var errs ConfigErrors
 			for _, p := range ve.Problems {
@@ -122,10 +134,7 @@ func assembleIdentity(c *Config, w Workflow, now time.Time, readFile func(string
 			return id, nil, errs
 		}
 		id = parsed
-		fields = fieldPointers(&id)
-		for f := range fields {
-			prov[f] = summary.Source{Kind: summary.SourceIdentityJSON, Detail: wholeInput}
-		}
+		every(summary.Source{Kind: summary.SourceIdentityJSON, Detail: wholeInput})
 	} else {
 		id.EnvironmentKind = identity.KindStable
 		prov["environment_kind"] = summary.Source{Kind: summary.SourceDefault, Detail: "stable outside pull_request events"}
@@ -145,10 +154,7 @@ func assembleIdentity(c *Config, w Workflow, now time.Time, readFile func(string
 	}
 	if record != nil {
 		id = *record
-		fields = fieldPointers(&id)
-		for f := range fields {
-			prov[f] = summary.Source{Kind: summary.SourceRecord, Detail: recordURL}
-		}
+		every(summary.Source{Kind: summary.SourceRecord, Detail: recordURL})
 	}
 	for field, v := range c.Fields {
 		if record != nil && field == "deployment_record_id" {
@@ -212,23 +218,6 @@ func fieldProblem(p identity.FieldError, m Mode) string {
 		return "is required and must not be empty"
 	}
 	return p.Field + " " + p.Reason
-}
-
-func fieldPointers(id *identity.Identity) map[string]*string {
-	return map[string]*string{
-		"product":               &id.Product,
-		"context":               &id.Context,
-		"instance":              &id.Instance,
-		"environment_kind":      &id.EnvironmentKind,
-		"deployment_record_id":  &id.DeploymentRecordID,
-		"artifact_id":           &id.ArtifactID,
-		"source_git_ref":        &id.SourceGitRef,
-		"image_reference":       &id.ImageReference,
-		"release_tuple_id":      &id.ReleaseTupleID,
-		"preview_id":            &id.PreviewID,
-		"preview_generation_id": &id.PreviewGenerationID,
-		"deployed_at":           &id.DeployedAt,
-	}
 }
 
 // duplicateKey reports the first key that appears twice in one JSON object of raw. Go's decoder

@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/launchplane/runtime-identity/internal/identity"
 )
 
 // Mode is what a run does.
@@ -89,21 +91,6 @@ type Config struct {
 	LaunchplaneReport   bool
 }
 
-// fieldInputs maps identity field inputs to contract field names.
-var fieldInputs = map[string]string{
-	"product":               "product",
-	"context":               "context",
-	"instance":              "instance",
-	"environment-kind":      "environment_kind",
-	"deployment-record-id":  "deployment_record_id",
-	"artifact-id":           "artifact_id",
-	"source-git-ref":        "source_git_ref",
-	"image-reference":       "image_reference",
-	"release-tuple-id":      "release_tuple_id",
-	"preview-id":            "preview_id",
-	"preview-generation-id": "preview_generation_id",
-}
-
 // HasDokployTarget reports whether a Dokploy target was named, by id or by appName.
 func (c *Config) HasDokployTarget() bool {
 	return c.ApplicationID != "" || c.ComposeID != "" || c.ApplicationName != "" || c.ComposeName != ""
@@ -144,9 +131,12 @@ func parseConfig(get func(string) string) (*Config, error) {
 		return d
 	}
 	c := &Config{Fields: map[string]string{}}
-	for input, field := range fieldInputs {
-		if v := val(input); v != "" {
-			c.Fields[field] = v
+	for _, f := range identity.Fields {
+		if f.Input == "" {
+			continue
+		}
+		if v := val(f.Input); v != "" {
+			c.Fields[f.Name] = v
 		}
 	}
 	c.IdentityJSON = val("identity-json")

@@ -169,10 +169,10 @@ func TestAssemble(t *testing.T) {
 			if err != nil {
 				t.Fatalf("assembleIdentity() = %v", err)
 			}
-			ptrs := fieldPointers(&id)
 			got := map[string]string{}
 			for f := range tt.check {
-				got[f] = *ptrs[f]
+				field, _ := identity.FieldByName(f)
+				got[f] = field.Get(&id)
 			}
 			if diff := cmp.Diff(tt.check, got); diff != "" {
 				t.Errorf("assembleIdentity() fields (-want +got):\n%s", diff)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -197,7 +196,7 @@ func (p Prober) lane(ctx context.Context, l Lane) LaneResult {
 			if ctx.Err() != nil {
 				return notProbed(l, "the inventory was cancelled while this lane was probed")
 			}
-			return notProbed(l, "it could not be probed: "+strings.TrimPrefix(err.Error(), "probe: "))
+			return notProbed(l, "it could not be probed ("+err.Error()+")")
 		}
 		rounds++
 		last = r

@@ -232,7 +232,7 @@ func TestOnce(t *testing.T) {
 			wantAnswers:  []string{"health 200 found", "well-known 200 found", "headers 200 found", "headers 200 found"},
 			wantDisagree: 2,
 			wantNotes: []string{
-				"the health JSON and the well-known document disagree on artifact_id, deployment_record_id, image_reference, source_git_ref",
+				"the health JSON and the well-known document disagree on deployment_record_id, artifact_id, source_git_ref, image_reference",
 				"the health JSON and the headers of " + "",
 			},
 		},

@@ -292,17 +292,8 @@ func differ(a, b identity.Observation) []string {
 		a, b = b, a
 	}
 	if a.Surface != identity.SurfaceHeaders && b.Surface != identity.SurfaceHeaders {
-		var diff []string
-		if a.Identity.SchemaVersion != b.Identity.SchemaVersion {
-			diff = append(diff, "schema_version")
-		}
-		fa, fb := fields(a.Identity), fields(b.Identity)
-		for i := range fa {
-			if fa[i][1] != fb[i][1] {
-				diff = append(diff, fa[i][0])
-			}
-		}
-		return diff
+		// deployed_at is empty in the injected env and set on records: not a disagreement.
+		return identity.DiffFields(a.Identity.Injected(), b.Identity.Injected())
 	}
 	var diff []string
 	if da, db := a.Identity.DeploymentRecordID, b.Identity.DeploymentRecordID; da != "" && db != "" && da != db {
@@ -318,21 +309,4 @@ func differ(a, b identity.Observation) []string {
 		diff = append(diff, "identity_digest")
 	}
 	return diff
-}
-
-// fields lists the identity's string fields but deployed_at, in canonical order.
-func fields(id identity.Identity) [][2]string {
-	return [][2]string{
-		{"artifact_id", id.ArtifactID},
-		{"context", id.Context},
-		{"deployment_record_id", id.DeploymentRecordID},
-		{"environment_kind", id.EnvironmentKind},
-		{"image_reference", id.ImageReference},
-		{"instance", id.Instance},
-		{"preview_generation_id", id.PreviewGenerationID},
-		{"preview_id", id.PreviewID},
-		{"product", id.Product},
-		{"release_tuple_id", id.ReleaseTupleID},
-		{"source_git_ref", id.SourceGitRef},
-	}
 }

@@ -140,12 +140,10 @@ func TestEvidenceKeySet(t *testing.T) {
 		.rollback.time_to_match_ms .rollback.notes`) {
 		want[k] = true
 	}
-	for _, f := range identityFields {
-		want[".expected_runtime_identity."+f.name] = true
-		want[".rollback.restored_runtime_identity."+f.name] = true
+	for _, f := range identity.Fields {
+		want[".expected_runtime_identity."+f.Name] = true
+		want[".rollback.restored_runtime_identity."+f.Name] = true
 	}
-	want[".expected_runtime_identity.schema_version"] = true
-	want[".rollback.restored_runtime_identity.schema_version"] = true
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("evidence key set (-want +got):\n%s", diff)
 	}

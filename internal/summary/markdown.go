@@ -211,15 +211,15 @@ func (r *Report) rows() []mdRow {
 	if r.Expected == nil {
 		return nil
 	}
-	rows := make([]mdRow, 0, len(identityFields)+1)
-	for _, f := range identityFields {
+	rows := make([]mdRow, 0, len(identity.Fields))
+	for _, f := range identity.Fields {
 		res := "➖ not checked"
-		if !f.compared {
+		if !f.Compared {
 			res = "ℹ️ informational"
 		}
-		rows = append(rows, mdRow{escapeMarkdown(f.name), r.cell(f.get(r.Expected)), "—", res})
+		rows = append(rows, mdRow{escapeMarkdown(f.Name), r.cell(f.Get(r.Expected)), "—", res})
 	}
-	return append(rows, mdRow{"schema\\_version", strconv.Itoa(r.Expected.SchemaVersion), "—", "ℹ️ informational"})
+	return rows
 }
 
 // resultMark renders one field's result, marking compared and informational fields.

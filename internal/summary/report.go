@@ -269,27 +269,3 @@ func (r *Report) expectedRecordID() string {
 	}
 	return ""
 }
-
-// identityField is one contract field and how to read it.
-type identityField struct {
-	name     string
-	compared bool
-	get      func(*identity.Identity) string
-}
-
-// identityFields lists the contract fields in the order the verdict shows them: Launchplane's
-// comparison order, then the informational ones.
-var identityFields = []identityField{
-	{"product", true, func(id *identity.Identity) string { return id.Product }},
-	{"context", true, func(id *identity.Identity) string { return id.Context }},
-	{"instance", true, func(id *identity.Identity) string { return id.Instance }},
-	{"environment_kind", true, func(id *identity.Identity) string { return id.EnvironmentKind }},
-	{"deployment_record_id", true, func(id *identity.Identity) string { return id.DeploymentRecordID }},
-	{"artifact_id", true, func(id *identity.Identity) string { return id.ArtifactID }},
-	{"source_git_ref", true, func(id *identity.Identity) string { return id.SourceGitRef }},
-	{"preview_id", true, func(id *identity.Identity) string { return id.PreviewID }},
-	{"preview_generation_id", true, func(id *identity.Identity) string { return id.PreviewGenerationID }},
-	{"image_reference", false, func(id *identity.Identity) string { return id.ImageReference }},
-	{"release_tuple_id", false, func(id *identity.Identity) string { return id.ReleaseTupleID }},
-	{"deployed_at", false, func(id *identity.Identity) string { return id.DeployedAt }},
-}
