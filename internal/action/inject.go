@@ -11,6 +11,7 @@ import (
 
 	"github.com/launchplane/runtime-identity/internal/dokploy"
 	"github.com/launchplane/runtime-identity/internal/identity"
+	"github.com/launchplane/runtime-identity/internal/summary"
 )
 
 // maxWriteTries bounds how often the env is re-patched when it changes between our read and
@@ -290,7 +291,7 @@ func composeWarning(file string) string {
 			return ""
 		}
 	}
-	return "the compose file neither loads .env (env_file: .env) nor forwards LAUNCHPLANE_RUNTIME_IDENTITY_JSON (environment: LAUNCHPLANE_RUNTIME_IDENTITY_JSON: ${LAUNCHPLANE_RUNTIME_IDENTITY_JSON}), so the identity will not reach the containers; see docs/dokploy-service-deployments.md"
+	return "the compose file neither loads .env (env_file: .env) nor forwards LAUNCHPLANE_RUNTIME_IDENTITY_JSON (environment: LAUNCHPLANE_RUNTIME_IDENTITY_JSON: ${LAUNCHPLANE_RUNTIME_IDENTITY_JSON}), so the identity will not reach the containers; see " + summary.DocURL(Version, "docs/dokploy-service-deployments.md")
 }
 
 // patience is how long a job may be missing from both the rows and the queue, or a row may stay

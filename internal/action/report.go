@@ -70,6 +70,7 @@ func (r *runner) buildReport(in reportInput) summary.Report {
 		}
 		if x := in.ro; x != nil {
 			ro.Trigger, ro.DeploymentID, ro.Status, ro.Title = x.Trigger, x.DeploymentID, x.Status, x.Title
+			ro.Ending, ro.LogTail = x.Ending, x.LogTail
 			ro.Duration, ro.QueuedFor = x.Elapsed, x.QueuedFor
 			if f := x.Fault; f != nil {
 				ro.Error = f.Message

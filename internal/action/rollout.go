@@ -100,9 +100,10 @@ func (r *runner) rolloutFault(ro *Rollout, cfg *Config, inj *Injection, err erro
 	var wait *dokploy.WaitError
 	switch {
 	case errors.As(err, &failed):
-		ro.DeploymentID, ro.Status, ro.Failed = failed.Deployment.DeploymentID, failed.Status, true
+		ro.DeploymentID, ro.Status, ro.Failed, ro.Ending = failed.Deployment.DeploymentID, failed.Status, true, dokploy.SafeText(failed.Status)
 		ro.Fault = &Fault{Exit: ExitFailed, Message: fmt.Sprintf("Dokploy deployment %s ended with status %s", failed.Deployment.DeploymentID, failed.Status)}
 		if failed.LogTail != "" {
+			ro.LogTail = r.red.String(failed.LogTail)
 			r.sink.block("Dokploy deployment "+failed.Deployment.DeploymentID+" log tail (secrets redacted)", r.red.String(failed.LogTail))
 		} else {
 			ro.Notes = append(ro.Notes, "the deployment log tail could not be read")
@@ -113,10 +114,13 @@ func (r *runner) rolloutFault(ro *Rollout, cfg *Config, inj *Injection, err erro
 		}
 		switch {
 		case errors.Is(err, dokploy.ErrLostJob):
+			ro.Ending = "lost"
 			ro.Fault = &Fault{Exit: ExitUnknown, Message: fmt.Sprintf("lost job: Dokploy accepted the %s but no deployment row appeared and the queue no longer lists it (a Dokploy restart drops its in-memory queue); trigger it again", ro.Trigger)}
 		case errors.Is(err, dokploy.ErrStuckRunning):
+			ro.Ending = "stuck"
 			ro.Fault = &Fault{Exit: ExitUnknown, Message: fmt.Sprintf("stuck: deployment %s stays running but Dokploy no longer works on it; check the Dokploy server and cancel the row", ro.DeploymentID)}
 		default:
+			ro.Ending = "timed out"
 			ro.Fault = &Fault{Exit: ExitUnknown, Message: fmt.Sprintf("rollout timeout: the deployment did not finish within rollout-timeout %s (last status %q)", cfg.RolloutTimeout, wait.Status)}
 		}
 	default:

@@ -73,7 +73,12 @@ type Rollout struct {
 	Elapsed      time.Duration
 	QueuedFor    time.Duration
 	// Failed: the deployment ended error or cancelled (exit 1); any other Fault is exit 3.
-	Failed   bool
+	Failed bool
+	// Ending says how a rollout that did not end in done ended ("timed out", "lost", "stuck",
+	// "error", "cancelled"); empty otherwise.
+	Ending string
+	// LogTail is the end of a failed deployment's log, secrets redacted.
+	LogTail  string
 	Warnings []string
 	Notes    []string
 	Fault    *Fault

@@ -2,6 +2,7 @@ package summary
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -103,7 +104,7 @@ func (r *Report) nextStep() string {
 		return fmt.Sprintf("the tenant serves deployment %s but reports a different %s (%s): the running image or env is not the recorded one; check the build and the injected LAUNCHPLANE_* env of %s",
 			exp, r.val(strings.Join(r.Verdict.Mismatched, ", ")), strings.Join(diffs, "; "), dokployRef)
 	case identity.StatusMissing:
-		return "the tenant exposes no identity" + where + ": see docs/drivers/generic-web.md"
+		return "the tenant exposes no identity" + where + ": see " + DocURL(r.Tool.Version, "docs/drivers/generic-web.md")
 	case identity.StatusMalformed:
 		s := "the tenant's identity could not be read"
 		if a := r.answerFor(); a != nil {
@@ -113,10 +114,10 @@ func (r *Report) nextStep() string {
 			}
 			s += where
 			if a.Detail != "" {
-				return s + ": " + r.val(a.Detail) + "; fix what the tenant serves, see docs/contract.md"
+				return s + ": " + r.val(a.Detail) + "; fix what the tenant serves, see " + DocURL(r.Tool.Version, "docs/contract.md")
 			}
 		}
-		return s + ": " + r.val(orUnknown(r.Verdict.Detail)) + "; fix what the tenant serves, see docs/contract.md"
+		return s + ": " + r.val(orUnknown(r.Verdict.Detail)) + "; fix what the tenant serves, see " + DocURL(r.Tool.Version, "docs/contract.md")
 	case identity.StatusUnverifiable:
 		if r.unconfirmed() {
 			return r.unconfirmedText() + where + ": check for old replicas still routed by the load balancer, or raise verify-timeout if the rollout is slow"
@@ -136,4 +137,17 @@ func (r *Report) nextStep() string {
 		return r.val(r.Verdict.Detail)
 	}
 	return "the outcome could not be found out: see the job summary"
+}
+
+// releaseVersion matches a released version, vX.Y.Z.
+var releaseVersion = regexp.MustCompile(`^v\d+\.\d+\.\d+$`)
+
+// DocURL links a document of the project at the version that wrote the report, so the text
+// matches what ran: the release's tag, or main for a development build.
+func DocURL(version, path string) string {
+	ref := "main"
+	if releaseVersion.MatchString(version) {
+		ref = version
+	}
+	return "https://github.com/launchplane/runtime-identity/blob/" + ref + "/" + path
 }

@@ -43,7 +43,7 @@ func TestAnnotation(t *testing.T) {
 		{"mismatch soft", softMismatch, LevelWarning, []string{"the tenant still serves deployment", "(require-identity is false, so this is a warning)"}},
 		{"mismatch without Dokploy", noDokploy, LevelError, []string{"check the deployment and the load balancer"}},
 		{"other fields differ", byName["soft-warning"], LevelWarning, []string{"reports a different artifact_id", "observed ghcr.io/cbusillo/sellyouroutboard@sha256:2222"}},
-		{"missing soft", softMissing, LevelWarning, []string{"the tenant exposes no identity at https://syo.example.com/api/health: see docs/drivers/generic-web.md"}},
+		{"missing soft", softMissing, LevelWarning, []string{"the tenant exposes no identity at https://syo.example.com/api/health: see https://github.com/launchplane/runtime-identity/blob/v1.0.0/docs/drivers/generic-web.md"}},
 		{"missing required", requiredMissing, LevelError, []string{"the tenant exposes no identity"}},
 		{"malformed", byName["malformed"], LevelError, []string{"on the health surface (key runtime_identity)", "context: is a number"}},
 		{"unverifiable", byName["unverifiable"], LevelError, []string{"the tenant gave no usable answer (HTTP 503 from https://syo.example.com/api/health)"}},

@@ -54,10 +54,7 @@ func Description(r Report) string {
 	case r.Cancelled != "":
 		segs = withExpected(fixed("cancelled during "), cuttable(r.redact(r.Cancelled), 1))
 	case r.rolloutFailed():
-		state := r.Rollout.Status
-		if state == "" || state == "done" {
-			state = "not followed"
-		}
+		state := r.Rollout.ending()
 		segs = withExpected(fixed("rollout "), cuttable(r.redact(state), 2), fixed(", Dokploy deployment "), cuttable(r.redact(orUnknown(r.Rollout.DeploymentID)), 1))
 	case st == identity.StatusMatch:
 		segs = []segment{fixed("tenant serves "), protected(exp)}

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/launchplane/runtime-identity/internal/identity"
 )
@@ -140,6 +142,8 @@ type evDokploy struct {
 	Trigger      string  `json:"trigger"`
 	EnvChanged   bool    `json:"env_changed"`
 	Error        string  `json:"error"`
+	Ending       string  `json:"ending"`
+	LogTail      string  `json:"log_tail"`
 }
 
 type evGitHub struct {
@@ -251,7 +255,8 @@ func Evidence(r Report) ([]byte, error) {
 	if ro := r.Rollout; ro != nil {
 		e.Dokploy = &evDokploy{
 			TargetKind: r.ev(ro.TargetKind), TargetID: r.ev(ro.TargetID), Status: r.ev(ro.Status), Title: r.ev(ro.Title),
-			Trigger: r.ev(ro.Trigger), EnvChanged: ro.EnvChanged, Error: r.ev(ro.Error),
+			Trigger: r.ev(ro.Trigger), EnvChanged: ro.EnvChanged, Error: r.ev(ro.Error), Ending: r.ev(ro.Ending),
+			LogTail: r.evLog(ro.LogTail),
 		}
 		if ro.DeploymentID != "" {
 			id := r.ev(ro.DeploymentID)
@@ -477,4 +482,19 @@ func RedactJSON(raw []byte, redact func(string) string) []byte {
 		return []byte(redact(string(raw)))
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n")
+}
+
+// maxLogTailBytes bounds the log tail the evidence keeps.
+const maxLogTailBytes = 16 << 10
+
+// evLog keeps a log tail's last maxLogTailBytes, redacted, as valid UTF-8 with its line breaks.
+func (r *Report) evLog(s string) string {
+	s = strings.ToValidUTF8(r.redact(s), "\uFFFD")
+	if len(s) > maxLogTailBytes {
+		s = s[len(s)-maxLogTailBytes:]
+		for len(s) > 0 && !utf8.RuneStart(s[0]) {
+			s = s[1:]
+		}
+	}
+	return s
 }

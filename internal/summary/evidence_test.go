@@ -127,7 +127,7 @@ func TestEvidenceKeySet(t *testing.T) {
 		.surface .url .attempts .confirmations .confirmations_required .timed_out
 		.timings .timings.started_at .timings.finished_at .timings.elapsed_ms .timings.probe_ms
 		.timings.time_to_match_ms .timings.rollout_ms .timings.queued_ms .timings.first_seen_ms .timings.first_seen_ms.*
-		.dokploy .dokploy.target_kind .dokploy.target_id .dokploy.deployment_id .dokploy.status .dokploy.title
+		.dokploy .dokploy.target_kind .dokploy.target_id .dokploy.deployment_id .dokploy.status .dokploy.title .dokploy.ending .dokploy.log_tail
 		.dokploy.trigger .dokploy.env_changed .dokploy.error
 		.github .github.deployment_id .github.state .github.environment .github.environment_url .github.log_url .github.error
 		.provenance .provenance.* .provenance.*.kind .provenance.*.detail .provenance.*.link

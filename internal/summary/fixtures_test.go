@@ -169,6 +169,8 @@ func cases() []struct {
 	rollout := base()
 	rollout.Rollout.Status = "error"
 	rollout.Rollout.Error = "the deployment ended in error"
+	rollout.Rollout.Ending = "error"
+	rollout.Rollout.LogTail = "Step 7/9 : RUN npm ci\nnpm ERR! network timeout\n```\nerror: build failed"
 	rollout.Rollout.Duration = 18 * time.Second
 	rollout.Verdict = identity.Verdict{Status: identity.StatusUnchecked, Detail: "Runtime identity was not verified: the rollout did not end in done."}
 	rollout.Outcome, rollout.ExitCode = OutcomeFailed, 1

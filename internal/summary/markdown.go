@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/launchplane/runtime-identity/internal/identity"
+	"github.com/launchplane/runtime-identity/internal/logtext"
 )
 
 // MaxMarkdownBytes is GitHub's step-summary limit: beyond 1 MiB the runner drops the upload.
@@ -137,10 +138,7 @@ func (r *Report) heading() string {
 	}
 	if r.rolloutFailed() {
 		ro := r.Rollout
-		state := ro.Status
-		if state == "" || state == "done" {
-			state = "not followed"
-		}
+		state := ro.ending()
 		h := fmt.Sprintf("%s rollout %s — Dokploy deployment %s", mark, r.text(state, headRunes), r.text(orUnknown(ro.DeploymentID), headRunes))
 		if st != identity.StatusUnchecked {
 			h += " · " + string(st)
@@ -390,7 +388,38 @@ func (r *Report) dokployItems() []string {
 	if ro.Error != "" {
 		items = append(items, "error: "+r.text(ro.Error, lineRunes))
 	}
+	if ro.LogTail != "" {
+		items = append(items, "log tail (secrets redacted):\n\n"+r.codeBlock(ro.LogTail, maxLogTailLines))
+	}
 	return items
+}
+
+// maxLogTailLines bounds the log tail the summary shows; the evidence keeps the whole tail read.
+const maxLogTailLines = 40
+
+// codeBlock renders untrusted text as a fenced block, indented under a list item, its last
+// lines only: a fence longer than any backtick run in the text keeps it from closing early.
+func (r *Report) codeBlock(text string, maxLines int) string {
+	lines := strings.Split(strings.TrimRight(strings.ToValidUTF8(r.redact(text), "\uFFFD"), "\n"), "\n")
+	if len(lines) > maxLines {
+		lines = lines[len(lines)-maxLines:]
+	}
+	fence := "```"
+	for strings.Contains(text, fence) {
+		fence += "`"
+	}
+	var b strings.Builder
+	b.WriteString("  " + fence + "text\n")
+	for _, l := range lines {
+		b.WriteString("  " + strings.Map(func(c rune) rune {
+			if c < 0x20 && c != '\t' || c == 0x7f {
+				return -1
+			}
+			return c
+		}, logtext.Truncate(l, lineRunes)) + "\n")
+	}
+	b.WriteString("  " + fence)
+	return b.String()
 }
 
 func (r *Report) githubItems() []string {

@@ -96,6 +96,23 @@ type Rollout struct {
 	Trigger      string // "deploy" or "redeploy"
 	EnvChanged   bool
 	Error        string // why the rollout did not end in done, if it did not
+	// Ending says how a rollout that did not end in done ended, in a word or two for headings:
+	// "timed out", "lost", "stuck", "error", "cancelled"; empty for done or when it was not
+	// followed.
+	Ending string
+	// LogTail is the end of a failed deployment's log, secrets redacted; empty when there is none.
+	LogTail string
+}
+
+// ending is how the rollout ended, for headings and descriptions.
+func (ro *Rollout) ending() string {
+	switch {
+	case ro.Ending != "":
+		return ro.Ending
+	case ro.Status != "" && ro.Status != "done":
+		return ro.Status
+	}
+	return "not followed"
 }
 
 // GitHub is the GitHub deployment of the run.
