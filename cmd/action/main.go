@@ -28,7 +28,7 @@ func realMain(ctx context.Context, args []string) int {
 		case "demo":
 			return demo.Main(ctx, args[1:], os.Getenv, os.Stdout, os.Stderr)
 		case "inventory":
-			return inventory.Main(ctx, inventory.Env{Args: args[1:], Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr, UserAgent: "runtime-identity/" + action.Version})
+			return inventory.Main(ctx, inventory.Env{Args: args[1:], Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr, UserAgent: "runtime-identity/" + action.Version, Launchplane: action.InventoryLaunchplane(os.Getenv)})
 		case demo.TenantCommand:
 			// The example tenant, run as a real process by the demo and the end-to-end tests.
 			if err := app.Serve(ctx, os.Getenv, os.Stdout); err != nil {

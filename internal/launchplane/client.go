@@ -1,6 +1,6 @@
-// Package launchplane reads deployment records and product environments from, and reports
-// stable verifications to, the Launchplane HTTP API (/v1/...), authenticating with a bearer
-// token: a GitHub Actions OIDC token in a workflow, a static token on a workstation.
+// Package launchplane reads deployment records, product profiles and product environments from,
+// and reports stable verifications to, the Launchplane HTTP API (/v1/...), authenticating with a
+// bearer token: a GitHub Actions OIDC token in a workflow, a static token on a workstation.
 //
 // It speaks the service's own terms, checked against cbusillo/launchplane (the commits are cited
 // where each rule is used): the record's expected identity is record.runtime_identity, a report is

@@ -504,7 +504,7 @@ func TestProductEnvironment(t *testing.T) {
 	if !errors.Is(err, launchplane.ErrNotFound) || !errors.As(err, &ae) || ae.Code != launchplane.CodeNotFound {
 		t.Errorf("unknown environment: %v, want ErrNotFound", err)
 	}
-	srv.AddProduct(launchplanetest.Product{Product: "empty", DriverID: "generic-web", Lanes: []launchplanetest.Lane{{Context: "empty", Instance: "prod"}}})
+	srv.AddProduct(launchplanetest.Product{Product: "empty", DisplayName: "Empty", Repository: "acme/empty", DriverID: "generic-web", Lanes: []launchplanetest.Lane{{Context: "empty", Instance: "prod"}}})
 	e, err = c.ProductEnvironment(context.Background(), "empty", "prod")
 	if err != nil || e.Expected != nil || e.TrustState != "missing" {
 		t.Errorf("lane without a record: %+v, %v; want no expected identity", e, err)

@@ -114,3 +114,47 @@ func FuzzClean(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseProfile feeds untrusted product profile envelopes to parseProfile: it never panics,
+// an accepted profile is the one requested, a lane requires its identity exactly when a rule is
+// named for it, and a refusal is one of the documented errors.
+func FuzzParseProfile(f *testing.F) {
+	for _, s := range []string{
+		`{"status":"ok","trace_id":"t","profile":{"product":"p","driver_id":"generic-web","health_path":"/api/health","lanes":[{"instance":"prod","context":"p","base_url":"https://x","health_url":"","odoo_data_policy":{"requires_runtime_identity":true},"health_monitoring":{"monitoring_intent":"public","checks":[{"name":"public-ingress","enabled":true,"require_runtime_identity":true}]}}]}}`,
+		`{"status":"ok","profile":{"product":"p","driver_id":"odoo","lanes":[{"instance":"prod","context":"p","odoo_data_policy":{}}]}}`,
+		`{"status":"ok","profile":{"product":"p","lanes":[{"instance":"prod"}]}}`,
+		`{"status":"ok","profile":{"product":"q","lanes":[]}}`,
+		`{"status":"ok","profile":{"product":"p","lanes":null}}`,
+		`{"status":"ok","profile":{"product":"p","lanes":[null]}}`,
+		`{"status":"ok","profile":{"product":"p","lanes":[{"instance":"a","context":"b","health_monitoring":{"checks":[null,{"name":"\u001b[31mx","require_runtime_identity":true}]}}]}}`,
+		`{"status":"ok","profile":{"product":"p","lanes":[{"instance":1,"context":"b"}]}}`,
+		`{"status":"rejected"}`, `[]`, `null`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := parseProfile(data, "p")
+		if err != nil {
+			if !errors.Is(err, ErrBadResponse) && !errors.Is(err, ErrRecordMismatch) {
+				t.Errorf("parseProfile() = %v, want a documented sentinel", err)
+			}
+			return
+		}
+		if p.Product != "p" {
+			t.Errorf("parseProfile() Product = %q", p.Product)
+		}
+		for _, l := range p.Lanes {
+			if l.RequireIdentity != (len(l.RequiredBy) > 0) {
+				t.Errorf("lane %+v: RequireIdentity disagrees with RequiredBy", l)
+			}
+			for _, s := range l.RequiredBy {
+				if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+					t.Errorf("RequiredBy %q holds a control character", s)
+				}
+			}
+		}
+		if strings.IndexFunc(p.TraceID+p.DriverID, unicode.IsControl) >= 0 {
+			t.Errorf("parseProfile() kept a control character in %q %q", p.TraceID, p.DriverID)
+		}
+	})
+}

@@ -180,21 +180,56 @@ func (r DeploymentRecord) object() orderedObject {
 		field{"post_deploy_update", post}, field{"destination_health", r.Health})
 }
 
-// Product is a product profile, reduced to what the verification and read routes use.
+// Product is a product profile (LaunchplaneProductProfileRecord). The fields a test does not set
+// serialise as the model's defaults; see profile.go for the rest of the record and its rules.
 type Product struct {
 	Product     string
 	DisplayName string
-	Repository  string
+	// Repository is the GitHub repository, owner/name; the image repository is ghcr.io/ plus it.
+	Repository string
 	// DriverID is the profile's driver; the stable-verification route serves generic-web
 	// products (product_profile_uses_generic_web_base).
 	DriverID string
-	Lanes    []Lane
+	// RuntimePort and HealthPath: 0 and "" serialise the driver's usual values, as Launchplane's
+	// own test profiles have them: 8069 and /web/health for odoo, else 3000 and /api/health.
+	RuntimePort int
+	HealthPath  string
+	// PreviewContext, when set, enables previews in that context.
+	PreviewContext string
+	// UpdatedAt is updated_at; "" serialises 2026-04-30T21:30:00Z.
+	UpdatedAt string
+	Lanes     []Lane
 }
 
 // Lane is one ProductLaneProfile.
 type Lane struct {
 	Context, Instance  string
 	BaseURL, HealthURL string
+	// MonitoringIntent is health_monitoring.monitoring_intent: prelaunch (the default, for ""),
+	// public or private.
+	MonitoringIntent string
+	// Checks are health_monitoring.checks.
+	Checks []HealthCheck
+	// OdooIdentityOptional sets odoo_data_policy.requires_runtime_identity to false; the model's
+	// default is true.
+	OdooIdentityOptional bool
+}
+
+// HealthCheck is one ProductLaneHealthCheck.
+type HealthCheck struct {
+	Name string
+	// Kind is public_http (the default, for ""), private_http or provider.
+	Kind string
+	// Disabled sets enabled to false.
+	Disabled bool
+	// URL overrides the lane's health URL for a public check.
+	URL string
+	// PrivateEndpointKey names a private check's endpoint record.
+	PrivateEndpointKey string
+	// RequireRuntimeIdentity makes a missing or unverifiable identity fail the check.
+	RequireRuntimeIdentity bool
+	// Provider and ProviderCheck name a provider check.
+	Provider, ProviderCheck string
 }
 
 // GenericWebProduct returns a generic-web product with one lane.

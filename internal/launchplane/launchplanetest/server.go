@@ -3,6 +3,7 @@
 //
 //   - GET /v1/deployments/{record_id} (deployment.read),
 //   - GET /v1/products/{product}/environments/{environment} (product_environment.read),
+//   - GET /v1/product-profiles/{product} (product_profile.read; profile.go),
 //   - POST /v1/drivers/generic-web/stable-verification (deployment.write),
 //
 // with the service's envelopes (trace_id on every answer), GitHub Actions OIDC bearer
@@ -185,6 +186,7 @@ func NewServer(tb testing.TB, opts ...Option) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/deployments/{record_id}", s.getDeployment)
 	mux.HandleFunc("GET /v1/products/{product}/environments/{environment}", s.getEnvironment)
+	mux.HandleFunc("GET /v1/product-profiles/{product}", s.getProfile)
 	mux.HandleFunc("POST "+RouteStableVerification, s.postStableVerification)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.tb.Errorf("launchplanetest: unexpected request %s %s", r.Method, r.URL.Path)
@@ -263,8 +265,13 @@ func hasLane(p Product, context, instance string) bool {
 	return false
 }
 
-// AddProduct stores a product profile.
+// AddProduct stores a product profile, replacing one of the same product. A profile
+// Launchplane's model would refuse fails the test: the real service cannot hold one.
 func (s *Server) AddProduct(p Product) {
+	s.tb.Helper()
+	if err := checkProfile(p); err != nil {
+		s.tb.Fatalf("launchplanetest: AddProduct(%q): %v", p.Product, err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.products[p.Product] = p

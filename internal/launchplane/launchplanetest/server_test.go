@@ -231,7 +231,7 @@ func TestServerStableVerificationOrder(t *testing.T) {
 	mismatchedRecord.Instance = "prod"
 	mismatchedRecord.RuntimeIdentity.DeploymentRecordID = mismatchedRecord.RecordID
 	s.AddDeployment(mismatchedRecord)
-	s.AddProduct(Product{Product: "site", DriverID: "odoo", Lanes: []Lane{{Context: "shop", Instance: "testing"}}})
+	s.AddProduct(Product{Product: "site", DisplayName: "Site", Repository: "acme/site", DriverID: "odoo", Lanes: []Lane{{Context: "shop", Instance: "testing"}}})
 	tok := s.Token()
 	bodyFor := func(edit func(env, ver map[string]any)) []byte {
 		return verificationBody(t, func(env, ver map[string]any) {
@@ -423,7 +423,7 @@ func TestServerEnvironment(t *testing.T) {
 	if string(exp) != string(rid.Canonical()) || env["health_url"] != "https://shop.example.com/api/health" || env["environment"] != "prod" {
 		t.Errorf("environment = %s", a.raw)
 	}
-	s.AddProduct(Product{Product: "shop", DriverID: "generic-web", Lanes: []Lane{{Context: "shop", Instance: "prod"}, {Context: "shop", Instance: "testing"}}})
+	s.AddProduct(Product{Product: "shop", DisplayName: "Shop", Repository: "acme/shop", DriverID: "generic-web", Lanes: []Lane{{Context: "shop", Instance: "prod"}, {Context: "shop", Instance: "testing"}}})
 	for _, tt := range []struct {
 		path   string
 		status int
