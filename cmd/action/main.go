@@ -1,6 +1,11 @@
 // Command runtime-identity is the GitHub Action and CLI: it gives a Launchplane deployment a
 // runtime identity, patches it into Dokploy, follows the rollout and proves the running tenant
 // reports it. See README.md.
+//
+// go.mod states the lowest Go the module builds with (so tenants importing tenant/ are not held
+// to the newest); the binary itself runs with the current release's defaults.
+//
+//go:debug default=go1.26
 package main
 
 import (

@@ -59,6 +59,8 @@ type Config struct {
 	Fields       map[string]string
 	IdentityJSON string
 	IdentityFile string
+	// IdentityOut is a file to write the expected identity's canonical JSON to.
+	IdentityOut string
 
 	HealthURL       string
 	BaseURL         string
@@ -141,6 +143,7 @@ func parseConfig(get func(string) string) (*Config, error) {
 	}
 	c.IdentityJSON = val("identity-json")
 	c.IdentityFile = val("identity-file")
+	c.IdentityOut = val("identity-out")
 	if c.IdentityJSON != "" && c.IdentityFile != "" {
 		bad("identity-file", "give identity-json or identity-file, not both")
 	}

@@ -1,5 +1,11 @@
 package action
 
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
 // Input describes one action input. The table below is the single source of the inputs: action.yml
 // and the README's inputs table are generated from it (TestActionYAML keeps them in step), and every
 // default lives here, so the CLI, which has no action.yml, behaves the same.
@@ -29,6 +35,7 @@ var Inputs = []Input{
 	{Name: "preview-generation-id", Description: "Preview generation id."},
 	{Name: "identity-json", Description: "A whole expected identity as JSON (explicit field inputs override its fields)."},
 	{Name: "identity-file", Description: "Path of a file holding a whole expected identity as JSON."},
+	{Name: "identity-out", Description: "Also write the expected identity's canonical JSON to this file, ready for identity-file of a later step or run."},
 	{Name: "health-url", Description: "Tenant health JSON endpoint."},
 	{Name: "base-url", Description: "Tenant base URL for the well-known document and headers. Default: the origin of health-url."},
 	{Name: "require-identity", Default: "false", Description: "Fail the step (exit 1) on anything but a confirmed match, unverifiable included."},
@@ -93,4 +100,50 @@ func lookupInput(name string) (Input, bool) {
 		}
 	}
 	return Input{}, false
+}
+
+// inputGroups names the modes that read an input, for its --help; every input not listed in
+// inputGroups applies to every mode but inventory.
+var inputGroups = map[string][]Mode{
+	"health-url": {ModeVerify, ModeDeploy}, "base-url": {ModeVerify, ModeDeploy}, "require-identity": {ModeVerify, ModeDeploy},
+	"verify-timeout": {ModeVerify, ModeDeploy}, "confirmations": {ModeVerify, ModeDeploy},
+	"dokploy-url": {ModeDeploy, ModeInject}, "dokploy-api-key": {ModeDeploy, ModeInject},
+	"dokploy-application-id": {ModeDeploy, ModeInject}, "dokploy-compose-id": {ModeDeploy, ModeInject},
+	"dokploy-application-name": {ModeDeploy, ModeInject}, "dokploy-compose-name": {ModeDeploy, ModeInject},
+	"redeploy": {ModeDeploy}, "on-failure": {ModeDeploy}, "rollout-timeout": {ModeDeploy},
+	"github-token": {ModeVerify, ModeDeploy}, "github-deployment": {ModeVerify, ModeDeploy}, "github-environment": {ModeVerify, ModeDeploy},
+	"environment-url": {ModeVerify, ModeDeploy}, "commit-status": {ModeVerify, ModeDeploy},
+	"launchplane-report": {ModeVerify, ModeDeploy},
+	"lanes-file":         {ModeInventory}, "format": {ModeInventory}, "output": {ModeInventory}, "concurrency": {ModeInventory},
+	"lane-timeout": {ModeInventory}, "shard": {ModeInventory}, "merge": {ModeInventory},
+}
+
+// appliesTo reports whether input in is read in mode m.
+func (in Input) appliesTo(m Mode) bool {
+	if in.Name == "mode" {
+		return false
+	}
+	modes, ok := inputGroups[in.Name]
+	if !ok {
+		return m != ModeInventory
+	}
+	return slices.Contains(modes, m)
+}
+
+// modeHelp lists a mode's flags with their defaults.
+func modeHelp(m Mode) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Usage: runtime-identity %s [--flag value ...]\n\nFlags (each is also the action input of the same name):\n", m)
+	for _, in := range Inputs {
+		if !in.appliesTo(m) {
+			continue
+		}
+		fmt.Fprintf(&b, "  --%s", in.Name)
+		if in.Default != "" {
+			fmt.Fprintf(&b, " (default %s)", in.Default)
+		}
+		fmt.Fprintf(&b, "\n      %s\n", in.Description)
+	}
+	b.WriteString("\nSecrets may come from DOKPLOY_API_KEY, GITHUB_TOKEN and LAUNCHPLANE_TOKEN instead of flags.\n")
+	return b.String()
 }

@@ -9,10 +9,8 @@ import (
 	"path/filepath"
 
 	"github.com/launchplane/runtime-identity/internal/inventory"
+	"github.com/launchplane/runtime-identity/internal/launchplane"
 )
-
-// inventoryLaunchplane binds an inventory to Launchplane; nil reads no Launchplane.
-var inventoryLaunchplane func(getenv func(string) string) func(ctx context.Context, baseURL string) (inventory.Launchplane, error)
 
 // inventory runs mode inventory: every lane of a fleet probed once, the JSON read model written
 // as the evidence file, the Markdown to the job summary, and, with output, the report in the
@@ -26,9 +24,21 @@ func (r *runner) inventory(ctx context.Context, get func(string) string) int {
 		Stdout: io.Discard, Stderr: r.stderr, Getenv: r.env.Getenv, Now: r.env.Now, Sleep: r.env.Sleep,
 		HTTPClient: r.env.HTTPClient, UserAgent: "runtime-identity/" + Version,
 	}
-	if inventoryLaunchplane != nil {
-		env.Launchplane = inventoryLaunchplane(r.env.Getenv)
+	// The launchplane-token input stands in for LAUNCHPLANE_TOKEN; without either, GitHub OIDC.
+	getenv := r.env.Getenv
+	if tok := get("launchplane-token"); tok != "" {
+		getenv = func(k string) string {
+			if k == EnvLaunchplaneToken {
+				return tok
+			}
+			return r.env.Getenv(k)
+		}
 	}
+	opts := []launchplane.Option{launchplane.WithSleep(r.env.Sleep), launchplane.WithNow(r.env.Now)}
+	if r.env.HTTPClient != nil {
+		opts = append(opts, launchplane.WithHTTPClient(r.env.HTTPClient))
+	}
+	env.Launchplane = InventoryLaunchplane(getenv, opts...)
 	rep, err := inventory.Run(ctx, cfg, env)
 	code := inventory.ExitCode(rep, err)
 	if code == ExitConfig {

@@ -59,12 +59,16 @@ const usage = `runtime-identity gives a Launchplane deployment a runtime identit
 
 Usage:
   runtime-identity <mode> [--input value ...]
-  runtime-identity demo [--scenario name]
+  runtime-identity demo [--scenario name] | demo serve [--scenario name]
   runtime-identity version
 
-Modes: deploy, inject, verify, render. Every action input is a flag of the same name, for example
+  runtime-identity inventory --lanes FILE | --launchplane-url URL --product NAME   (see inventory --help)
+
+Modes: deploy, inject, verify, render; 'runtime-identity <mode> --help' lists a mode's flags.
+Every action input is a flag of the same name, for example
+  runtime-identity render --context shop --instance prod --artifact-id ghcr.io/acme/shop@sha256:... \
+    --source-git-ref "$(git rev-parse HEAD)" --identity-out expected.json
   runtime-identity verify --health-url https://app.example.com/api/health --identity-file expected.json
-  runtime-identity render --context shop --instance prod --artifact-id ghcr.io/acme/shop@sha256:... --source-git-ref $(git rev-parse HEAD)
 Boolean inputs may be given bare (--require-identity). --expect-file is another name for --identity-file.
 Secrets may come from DOKPLOY_API_KEY, GITHUB_TOKEN and LAUNCHPLANE_TOKEN instead of flags.
 Without arguments the program runs as the GitHub Action and reads INPUT_* variables.
@@ -130,7 +134,11 @@ func parseArgs(env Env, stderr io.Writer) (get func(string) string, mode string,
 	}
 	fs.Var(values["identity-file"], "expect-file", "another name for --identity-file")
 	if err := fs.Parse(env.Args[1:]); err != nil {
-		fmt.Fprintf(stderr, "error: %v\nRun 'runtime-identity help' for usage.\n", err)
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(env.Stdout, modeHelp(Mode(cmd)))
+			return nil, "", ExitOK, true
+		}
+		fmt.Fprintf(stderr, "error: %v\nRun 'runtime-identity %s --help' for its flags.\n", err, cmd)
 		return nil, "", ExitConfig, true
 	}
 	if fs.NArg() > 0 {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -69,5 +71,61 @@ func TestUnconfirmedMatchIsNotAMatch(t *testing.T) {
 		if out["time-to-match-ms"] != "" {
 			t.Errorf("require=%v: time-to-match-ms = %q for an unconfirmed match", required, out["time-to-match-ms"])
 		}
+	}
+}
+
+// TestModeHelp: each mode's --help lists its flags with defaults, and only its own.
+func TestModeHelp(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		mode    Mode
+		want    []string
+		notWant []string
+	}{
+		{ModeVerify, []string{"--health-url", "--verify-timeout (default 3m)", "--identity-file"}, []string{"--dokploy-url", "--lanes-file"}},
+		{ModeDeploy, []string{"--dokploy-url", "--on-failure (default none)", "--rollout-timeout (default 10m)", "--health-url"}, []string{"--lanes-file"}},
+		{ModeInject, []string{"--dokploy-api-key", "--identity-out"}, []string{"--on-failure", "--health-url"}},
+		{ModeRender, []string{"--context", "--identity-out"}, []string{"--dokploy-url", "--health-url"}},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.mode), func(t *testing.T) {
+			t.Parallel()
+			var stdout bytes.Buffer
+			code := Main(context.Background(), Env{Args: []string{string(tt.mode), "--help"}, Stdout: &stdout})
+			out := stdout.String()
+			if code != ExitOK {
+				t.Errorf("%s --help exit %d, want 0", tt.mode, code)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("%s --help lacks %q:\n%s", tt.mode, w, out)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(out, w+"\n") || strings.Contains(out, w+" (") {
+					t.Errorf("%s --help lists %q, which the mode does not read", tt.mode, w)
+				}
+			}
+		})
+	}
+}
+
+// TestIdentityOutRoundTrip: what render writes with --identity-out is what verify reads back.
+func TestIdentityOutRoundTrip(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "expected.json")
+	code := Main(context.Background(), Env{Args: []string{"render", "--context", "shop", "--instance", "prod",
+		"--deployment-record-id", "deployment-20261201T000000Z-shop-prod", "--artifact-id", "img@sha256:1",
+		"--source-git-ref", "0123456789abcdef", "--identity-out", path}})
+	if code != ExitOK {
+		t.Fatalf("render exit %d", code)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := identity.ParseExpected(b)
+	if err != nil || id.DeploymentRecordID != "deployment-20261201T000000Z-shop-prod" || string(b) != string(id.Canonical())+"\n" {
+		t.Errorf("identity-out wrote %q (%v), want the canonical JSON and a newline", b, err)
 	}
 }

@@ -208,6 +208,14 @@ func (r *runner) report(in reportInput) {
 		}
 		set("env-lines", strings.Join(lines, "\n"))
 	}
+	if in.cfg.IdentityOut != "" && in.exp.Missing == "" {
+		// One line, as render prints it: a file identity-file and --expect-file read back.
+		if err := os.WriteFile(in.cfg.IdentityOut, append(want.Canonical(), '\n'), 0o644); err != nil {
+			r.sink.annotate("warning", "identity-out: "+err.Error())
+		} else {
+			r.sink.infof("wrote the expected identity to %s", in.cfg.IdentityOut)
+		}
+	}
 	if path, err := r.writeEvidence(rep); err != nil {
 		r.sink.annotate("warning", "evidence file: "+err.Error())
 	} else {
