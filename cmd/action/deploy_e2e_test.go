@@ -180,20 +180,7 @@ func assertNoLeak(t *testing.T, res result, f *demo.Fake) {
 // write-back, for the planted values secrets, the GitHub token and the Launchplane token.
 func assertNoLeakOf(t *testing.T, res result, f *demo.Fake, secrets []string) {
 	t.Helper()
-	written := map[string]string{
-		"stdout (without ::add-mask:: lines)": withoutMaskLines(res.stdout),
-		"stderr":                              res.stderr,
-	}
-	for name, b := range res.files {
-		written[name] = string(b)
-	}
-	for name, text := range written {
-		for _, s := range append(slices.Clone(secrets), ghToken, launchplaneToken) {
-			if strings.Contains(text, s) {
-				t.Errorf("%s contains the planted secret %q", name, s)
-			}
-		}
-	}
+	scanWritten(t, res, append(slices.Clone(secrets), ghToken, launchplaneToken))
 	if f == nil {
 		return
 	}

@@ -74,9 +74,6 @@ var (
 	schemaErr  error
 )
 
-// validateEvidence checks an evidence file against schema/evidence.v1.schema.json.
-func validateEvidence(t *testing.T, b []byte) { validateAgainst(t, "evidence", b) }
-
 // validateAgainst checks a document against schema/<name>.v1.schema.json.
 func validateAgainst(t *testing.T, name string, b []byte) {
 	t.Helper()

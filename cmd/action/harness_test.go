@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/launchplane/runtime-identity/internal/action"
+	"github.com/launchplane/runtime-identity/internal/demo"
 )
 
 // binary is the action binary built once for the whole package: the tests run it exactly as the
@@ -34,6 +36,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	fmt.Printf("cmd/action: %d runner-style runs, each leak-scanned for %d planted values\n", runs.Load(), len(plantedEverywhere()))
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -179,6 +182,7 @@ func runAsRunner(t *testing.T, o runnerOpts) result {
 		cmd.Process.Kill()
 		t.Fatalf("the step did not finish within %s\nstdout:\n%s\nstderr:\n%s", o.timeout, stdout.String(), stderr.String())
 	}
+	runs.Add(1)
 	res := result{stdout: sig.String(), stderr: stderr.String(), files: map[string][]byte{}, exited: time.Now(), signalled: sig.at()}
 	if ee, ok := err.(*exec.ExitError); ok {
 		res.code = ee.ExitCode()
@@ -210,7 +214,39 @@ func runAsRunner(t *testing.T, o runnerOpts) result {
 	} else if res.code != 2 {
 		t.Errorf("no evidence-path output: every run that gets past its inputs writes evidence")
 	}
+	// Every run is scanned for every planted value, whatever the test checks besides.
+	scanWritten(t, res, plantedEverywhere())
 	return res
+}
+
+// runs counts the runner-style runs of the package.
+var runs atomic.Int64
+
+// plantedEverywhere is every planted value of every demo scenario and every token the tests
+// pass: no run may write one anywhere.
+func plantedEverywhere() []string {
+	return append(demo.SecretsFor(demo.Scenario{Rollbacks: true, References: true}), ghToken, launchplaneToken, requestToken)
+}
+
+// scanWritten fails the test when what the step wrote (stdout without the mask commands,
+// stderr, outputs, summary, evidence, GITHUB_ENV, GITHUB_STATE, GITHUB_PATH) holds one of
+// secrets or a JSON Web Token.
+func scanWritten(t *testing.T, res result, secrets []string) {
+	t.Helper()
+	written := map[string]string{"stdout (without ::add-mask:: lines)": withoutMaskLines(res.stdout), "stderr": res.stderr}
+	for name, b := range res.files {
+		written[name] = string(b)
+	}
+	for name, text := range written {
+		for _, s := range secrets {
+			if strings.Contains(text, s) {
+				t.Errorf("%s contains the planted secret %q", name, s)
+			}
+		}
+		if jwtRE.MatchString(text) {
+			t.Errorf("%s contains a JSON Web Token", name)
+		}
+	}
 }
 
 func knownInput(name string) bool {

@@ -147,6 +147,8 @@ func searchItem(svc *service) map[string]any {
 // run of characters, "_" any one character, "\" makes the next character literal, and the
 // comparison ignores case.
 func ilikeContains(s, term string) bool {
+	// Dokploy's text arrives as JavaScript strings, where invalid UTF-8 has become U+FFFD.
+	s, term = strings.ToValidUTF8(s, "\uFFFD"), strings.ToValidUTF8(term, "\uFFFD")
 	return likePattern("%" + term + "%").MatchString(s)
 }
 

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -213,7 +214,11 @@ func FuzzLikePattern(f *testing.F) {
 	f.Add(`a\_%`, "a_b")
 	f.Add(`\`, `\`)
 	f.Fuzz(func(t *testing.T, term, s string) {
-		re := likePattern("%" + term + "%")
+		// Dokploy's text is JavaScript strings: valid Unicode. (Halves of one character put
+		// side by side would form it, so invalid input has no such property.)
+		if !utf8.ValidString(term) || !utf8.ValidString(s) {
+			t.Skip()
+		}
 		// A term without wildcards or escapes matches exactly where it is a case-insensitive
 		// substring.
 		plain := true
@@ -222,7 +227,7 @@ func FuzzLikePattern(f *testing.F) {
 				plain = false
 			}
 		}
-		if plain && !re.MatchString(s+term+s) {
+		if plain && !ilikeContains(s+term+s, term) {
 			t.Fatalf("%q does not match %q", term, s+term+s)
 		}
 	})
