@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/launchplane/runtime-identity/internal/summary"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -36,7 +37,7 @@ func normalize(s string, ids ...string) string {
 		if id == "" {
 			continue
 		}
-		s = strings.ReplaceAll(s, strings.ReplaceAll(id, "_", `\_`), "DEPLOYMENT-ID")
+		s = strings.ReplaceAll(s, summary.EscapeMarkdown(id), "DEPLOYMENT-ID")
 		s = strings.ReplaceAll(s, id, "DEPLOYMENT-ID")
 	}
 	for _, n := range normalizers {
