@@ -70,7 +70,10 @@ func TestNodeTenantMatchesGoTenant(t *testing.T) {
 		{name: "a required field blank", want: tenant.StateMalformed, env: map[string]string{
 			tenant.EnvJSON: `{` + strings.Replace(required, `"context":"shop"`, `"context":"  "`, 1) + `}`}},
 		{name: "schema_version 2", want: tenant.StateMalformed, env: map[string]string{tenant.EnvJSON: `{` + required + `,"schema_version":2}`}},
-		{name: "schema_version a boolean", want: tenant.StateMalformed, env: map[string]string{tenant.EnvJSON: `{` + required + `,"schema_version":true}`}},
+		{name: "schema_version true, which Launchplane reads as 1", want: tenant.StateOK, env: map[string]string{tenant.EnvJSON: `{` + required + `,"schema_version":true}`}},
+		{name: "schema_version false", want: tenant.StateMalformed, env: map[string]string{tenant.EnvJSON: `{` + required + `,"schema_version":false}`}},
+		{name: "schema_version a padded string", want: tenant.StateOK, env: map[string]string{tenant.EnvJSON: `{` + required + `,"schema_version":" +01.0 "}`}},
+		{name: "schema_version a fraction", want: tenant.StateMalformed, env: map[string]string{tenant.EnvJSON: `{` + required + `,"schema_version":1.5}`}},
 		{name: "a copy that disagrees", want: tenant.StateMalformed, env: map[string]string{
 			tenant.EnvJSON: canonicalJSON, tenant.EnvSourceGitRef: "0000000000000000000000000000000000000000"}},
 	}

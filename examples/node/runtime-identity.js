@@ -73,8 +73,26 @@ function kindOf(v) {
   }
 }
 
+// Python's str.strip() whitespace, which Launchplane's reading of text uses.
+const PY_SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const PY_STRIP = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, 'g');
+
+// laxInt reads a value the way Launchplane's model (pydantic, lax mode) reads an integer: an
+// integer, true and false (1 and 0), a float without a fraction, or a string of an integer after
+// trimming whitespace, with an optional sign, leading zeros, single underscores between digits
+// and a fraction of zeros. It returns the number, or null when the value holds no integer.
+function laxInt(val) {
+  if (typeof val === 'boolean') return val ? 1 : 0;
+  if (typeof val === 'number') return Number.isInteger(val) && Math.abs(val) < 2 ** 63 ? val : null;
+  if (typeof val !== 'string') return null;
+  const m = /^([+-]?)(\d+(?:_\d+)*)(?:\.0*)?$/.exec(val.replace(PY_STRIP, ''));
+  if (m === null) return null;
+  return Number((m[1] === '-' ? '-' : '') + m[2].replace(/_/g, ''));
+}
+
 // decode reads one identity from untrusted JSON text the way the verifier does: known fields are
-// strings, the five required ones non-blank, schema_version (when present) is 1 or "1", omitted
+// strings, the five required ones non-blank, schema_version (when present) is 1 as Launchplane
+// reads integers (laxInt: 1, 1.0, "1", " 1 ", true), omitted
 // optional fields take their defaults, unknown keys are dropped. It returns the identity and the
 // number of unknown keys, or throws an Error whose message names fields and JSON types only.
 function decode(raw) {
@@ -95,10 +113,11 @@ function decode(raw) {
   for (const key of Object.keys(obj)) {
     const val = obj[key];
     if (key === 'schema_version') {
-      if (!(val === 1 || val === '1')) {
-        problems.push(typeof val === 'number'
-          ? 'field "schema_version": only schema_version 1 is supported'
-          : `field "schema_version": is ${kindOf(val)}; want the integer 1`);
+      const n = laxInt(val);
+      if (n === null) {
+        problems.push(`field "schema_version": is ${kindOf(val)} that is not an integer; want the integer 1`);
+      } else if (n !== 1) {
+        problems.push('field "schema_version": only schema_version 1 is supported');
       }
       continue;
     }
