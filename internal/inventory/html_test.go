@@ -3,14 +3,18 @@ package inventory
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"html"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/launchplane/runtime-identity/internal/identity"
 )
 
 func renderHTML(t *testing.T, r *Report) string {
@@ -193,5 +197,77 @@ func TestHTMLScreenshot(t *testing.T) {
 		if err := os.WriteFile("../../docs/inventory.png", img, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// hostileValues are lane values meant to break out of the page's markup: a script element, an
+// attribute, an entity that must stay literal, line and paragraph separators, controls, invalid
+// UTF-8 and the characters html/template also escapes.
+var hostileValues = []string{
+	"</script><script>alert(1)</script>",
+	`"><img src=x onerror=alert(1)>`,
+	"&lt;",
+	"a\u2028b\u2029c",
+	"nul\x00bel\x07esc\x1b[31mdel\x7fc1\u0085tab\tnl\ncr\r",
+	"bad\xffutf8\xc3",
+	"' onmouseover='alert(1)' x='+1",
+	"<!-- </pre></details></textarea></title><style>",
+}
+
+// edgeReport is a hand-made shard report that takes every branch of the page: every status, a
+// scope, two required lanes failing, a lane without fields that expected an identity, HTTP
+// statuses, round counts, records and notes, with hostile text in every field a lane carries.
+func edgeReport() *Report {
+	h := func(i int) string { return hostileValues[i%len(hostileValues)] }
+	want := laneIdentity("shop", "shop", "prod")
+	r := &Report{
+		SchemaVersion: 1, GeneratedAt: "2026-03-01T12:00:00Z" + h(0), Source: SourceLaunchplane + h(1),
+		LanesDigest: "sha256:" + strings.Repeat("cd", 32), LanesTotal: 30, Shard: Shard{Index: 1, Count: 3},
+	}
+	for i, s := range statusOrder {
+		l := LaneResult{
+			Product: h(i), Context: h(i + 1), Instance: h(i + 2), Status: s, Detail: h(i + 3), TrustState: h(i + 4),
+			RequireIdentity: i < 2, Attempts: i, LatencyMS: int64(i * 7), HTTPStatus: []int{0, 200, 503}[i%3],
+		}
+		if i%2 == 0 {
+			l.URL, l.Surface, l.ExpectedFrom, l.DeploymentRecordID = "https://x.example/"+h(i+5), h(i+6), h(i+7), h(i+1)
+			l.Expected = &want
+			l.Notes = []string{h(i), h(i + 3)}
+			l.Observed = json.RawMessage(`{"k":` + strconv.Quote(h(i)) + `,"raw":"</pre><script>alert(1)</script>\u2028"}`)
+		}
+		if s == identity.StatusMismatch || s == identity.StatusMatch {
+			l.Fields = []FieldDiff{
+				{Field: "source_git_ref", Expected: h(i), Observed: h(i + 1), Result: "mismatch"},
+				{Field: h(i + 2), Expected: "", Observed: h(i + 3), Result: "not compared"},
+			}
+			l.Mismatched = []string{"source_git_ref"}
+		}
+		r.Lanes = append(r.Lanes, l)
+	}
+	// A second lane of one status, so a group counts "lanes".
+	r.Lanes = append(r.Lanes, LaneResult{Product: "shop", Context: "shop", Instance: "prod", Status: identity.StatusMatch, Attempts: 1, TrustState: "verified"})
+	r.finish()
+	return r
+}
+
+func TestHTMLGolden(t *testing.T) {
+	t.Parallel()
+	allMatch := &Report{SchemaVersion: 1, GeneratedAt: "2026-03-01T12:00:00Z", Source: SourceLanesFile, Shard: Shard{0, 1}, MergedShards: 2,
+		Lanes: []LaneResult{{Product: "shop", Context: "shop", Instance: "prod", Status: identity.StatusMatch, RequireIdentity: true, Attempts: 2}}}
+	allMatch.finish()
+	empty := &Report{SchemaVersion: 1, GeneratedAt: "2026-03-01T12:00:00Z", Source: SourceLanesFile, Shard: Shard{0, 1}}
+	empty.finish()
+	for _, tt := range []struct {
+		name string
+		rep  *Report
+	}{
+		{"mixed", mixedReport(t)},
+		{"edges", edgeReport()},
+		{"all-match", allMatch},
+		{"empty", empty},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			golden(t, tt.name+".html", []byte(renderHTML(t, tt.rep)))
+		})
 	}
 }
