@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"html"
 	"os"
 	"os/exec"
@@ -13,7 +14,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/launchplane/runtime-identity/internal/identity"
 )
 
@@ -269,5 +273,197 @@ func TestHTMLGolden(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			golden(t, tt.name+".html", []byte(renderHTML(t, tt.rep)))
 		})
+	}
+}
+
+// everyField is a report of one lane per status with v in every text field a lane or report
+// carries, the observed identity included (as a key and a value, HTML characters unescaped).
+func everyField(v string) *Report {
+	var obs bytes.Buffer
+	enc := json.NewEncoder(&obs)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(map[string]string{"k": v, v: "v"})
+	want := laneIdentity("shop", "shop", "prod")
+	r := &Report{SchemaVersion: 1, GeneratedAt: v, Source: v, LanesDigest: v, Shard: Shard{0, 1}}
+	for i, s := range statusOrder {
+		r.Lanes = append(r.Lanes, LaneResult{
+			Product: v, Context: v, Instance: v + strconv.Itoa(i), URL: v, Surface: v, HTTPStatus: 200, ExpectedFrom: v,
+			DeploymentRecordID: v, Expected: &want, Observed: json.RawMessage(bytes.TrimSpace(obs.Bytes())), Status: s,
+			Detail: v, TrustState: v, Mismatched: []string{v}, Notes: []string{v, v},
+			Fields:   []FieldDiff{{Field: v, Expected: v, Observed: v, Result: "mismatch"}, {Field: "artifact_id", Expected: v, Observed: v, Result: "not compared"}},
+			Attempts: 1, RequireIdentity: true,
+		})
+	}
+	r.finish()
+	return r
+}
+
+var (
+	pageTag       = regexp.MustCompile(`<[^<>]*>`)
+	pageAttrValue = regexp.MustCompile(`="[^"]*"`)
+	pageDataKey   = regexp.MustCompile(`data-key="([^"]*)"`)
+)
+
+// tagShapes lists the page's tags with their attribute values left out: the markup a value could
+// break by closing an attribute or opening a tag.
+func tagShapes(page string) []string {
+	tags := pageTag.FindAllString(page, -1)
+	for i, tag := range tags {
+		tags[i] = pageAttrValue.ReplaceAllString(tag, `=""`)
+	}
+	return tags
+}
+
+// htmlSafe is what s reads as on the page: the characters HTML does not allow (NUL, controls
+// other than ASCII whitespace, noncharacters, invalid UTF-8) replaced by U+FFFD.
+func htmlSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\f' || r == '\r' {
+			return r
+		}
+		if unicode.IsControl(r) || noncharacter(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, s)
+}
+
+// checkInert fails unless the page rendered from everyField(v) holds v only as text: the same
+// tags and attributes as the page of a harmless value, the page's own script and no other,
+// nothing HTML forbids or that would end a line in a script, and each lane's key readable back
+// from its attribute.
+func checkInert(t *testing.T, v string) {
+	t.Helper()
+	harmless := ""
+	if v != "" {
+		harmless = "x"
+	}
+	var b bytes.Buffer
+	if err := HTML(&b, everyField(v)); err != nil {
+		t.Fatalf("HTML() error = %v", err)
+	}
+	page := b.String()
+	if diff := cmp.Diff(tagShapes(renderHTML(t, everyField(harmless))), tagShapes(page)); diff != "" {
+		t.Fatalf("value %q changes the page's markup (-harmless +got):\n%s", v, diff)
+	}
+	if n := strings.Count(strings.ToLower(page), "<script"); n != 1 || !strings.Contains(page, "<script>"+pageJS+"</script>") {
+		t.Errorf("value %q: page has %d <script, want only the page's own script", v, n)
+	}
+	if !utf8.ValidString(page) {
+		t.Errorf("value %q: page is not valid UTF-8", v)
+	}
+	for i, r := range page {
+		if r != '\t' && r != '\n' && r != '\f' && r != '\r' && unicode.IsControl(r) || noncharacter(r) || r == '\u2028' || r == '\u2029' {
+			t.Errorf("value %q: page holds %U at %d", v, r, i)
+			break
+		}
+	}
+	keys := pageDataKey.FindAllStringSubmatch(page, -1)
+	if len(keys) != len(statusOrder) {
+		t.Fatalf("value %q: page has %d data-key attributes, want %d", v, len(keys), len(statusOrder))
+	}
+	for _, k := range keys {
+		got := html.UnescapeString(k[1])
+		if !strings.HasPrefix(got, htmlSafe(v+"/"+v+"/"+v)) {
+			t.Errorf("value %q: data-key reads %q, want the lane's key %q", v, got, htmlSafe(v+"/"+v+"/"+v))
+		}
+	}
+}
+
+func TestHTMLKeepsHostileValuesInert(t *testing.T) {
+	t.Parallel()
+	for _, v := range hostileValues {
+		t.Run(strconv.QuoteToASCII(v), func(t *testing.T) {
+			t.Parallel()
+			checkInert(t, v)
+		})
+	}
+}
+
+func FuzzHTML(f *testing.F) {
+	for _, v := range hostileValues {
+		f.Add(v)
+	}
+	f.Add("")
+	f.Add("\ufdd0\U0010fffe\ufffd&#34;&amp")
+	f.Fuzz(checkInert)
+}
+
+func TestEscapeHTML(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, in, want string
+	}{
+		{"plain", "crm/crm-us/prod", "crm/crm-us/prod"},
+		{"markup", `</script><script>alert(1)</script>`, `&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;`},
+		{"attribute", `"><img src=x onerror=alert(1)>`, `&#34;&gt;&lt;img src=x onerror=alert(1)&gt;`},
+		{"reference stays literal", "&lt;", "&amp;lt;"},
+		{"single quote and plus", "' x='+1", "&#39; x=&#39;&#43;1"},
+		{"line separators", "a\u2028b\u2029c", "a&#8232;b&#8233;c"},
+		{"controls", "\x00\x07\x1b\x7f\u0085", "\ufffd\ufffd\ufffd\ufffd\ufffd"},
+		{"ASCII whitespace kept", "\t\n\f\r ", "\t\n\f\r "},
+		{"invalid UTF-8", "a\xffb\xc3", "a\ufffdb\ufffd"},
+		{"noncharacters", "\ufdd0\ufffe\U0001ffff", "\ufffd\ufffd\ufffd"},
+		{"replacement character kept", "\ufffd", "\ufffd"},
+		{"other text kept", "— · é 日本 🙂", "— · é 日本 🙂"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := escapeHTML(tt.in); got != tt.want {
+				t.Errorf("escapeHTML(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzEscapeHTML(f *testing.F) {
+	for _, v := range hostileValues {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := escapeHTML(s)
+		if strings.ContainsAny(got, `<>"'`) {
+			t.Errorf("escapeHTML(%q) = %q, holds a raw markup character", s, got)
+		}
+		if back := html.UnescapeString(got); back != htmlSafe(s) {
+			t.Errorf("html.UnescapeString(escapeHTML(%q)) = %q, want %q", s, back, htmlSafe(s))
+		}
+		// Where there is nothing but text HTML allows, it is html.EscapeString's escaping (and
+		// html/template's '+').
+		if !strings.ContainsAny(s, "+\u2028\u2029") && htmlSafe(s) == s {
+			if want := html.EscapeString(s); got != want {
+				t.Errorf("escapeHTML(%q) = %q, want html.EscapeString's %q", s, got, want)
+			}
+		}
+	})
+}
+
+// TestHostilePageInChromium loads the page of hostile values in a browser: the page's own script
+// runs (the markup around it held), no value became an element.
+func TestHostilePageInChromium(t *testing.T) {
+	page := writeTemp(t, "hostile.html", []byte(renderHTML(t, edgeReport())))
+	dom := string(chromium(t, page, "--dump-dom"))
+	body := regexp.MustCompile(`<body[^>]*>`).FindString(dom)
+	for _, want := range []string{`data-ready="1"`, `data-shown="7"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("body element %s lacks %s: the page's script did not run as expected", body, want)
+		}
+	}
+	for tag, want := range map[string]int{"<script": 1, "<img": 0, "<style": 1, `<details class="lane"`: 7, "<section": 6} {
+		if n := strings.Count(dom, tag); n != want {
+			t.Errorf("the DOM holds %d %s, want %d", n, tag, want)
+		}
+	}
+}
+
+type failingWriter struct{ err error }
+
+func (w failingWriter) Write([]byte) (int, error) { return 0, w.err }
+
+func TestHTMLWriteError(t *testing.T) {
+	t.Parallel()
+	errFull := errors.New("disk full")
+	if err := HTML(failingWriter{errFull}, edgeReport()); !errors.Is(err, errFull) {
+		t.Errorf("HTML() error = %v, want one wrapping %v", err, errFull)
 	}
 }
