@@ -3,14 +3,22 @@ package inventory
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"html"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/launchplane/runtime-identity/internal/identity"
 )
 
 func renderHTML(t *testing.T, r *Report) string {
@@ -193,5 +201,269 @@ func TestHTMLScreenshot(t *testing.T) {
 		if err := os.WriteFile("../../docs/inventory.png", img, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// hostileValues are lane values meant to break out of the page's markup: a script element, an
+// attribute, an entity that must stay literal, line and paragraph separators, controls, invalid
+// UTF-8 and the characters html/template also escapes.
+var hostileValues = []string{
+	"</script><script>alert(1)</script>",
+	`"><img src=x onerror=alert(1)>`,
+	"&lt;",
+	"a\u2028b\u2029c",
+	"nul\x00bel\x07esc\x1b[31mdel\x7fc1\u0085tab\tnl\ncr\r",
+	"bad\xffutf8\xc3",
+	"' onmouseover='alert(1)' x='+1",
+	"<!-- </pre></details></textarea></title><style>",
+}
+
+// edgeReport is a hand-made shard report that takes every branch of the page: every status, a
+// scope, two required lanes failing, a lane without fields that expected an identity, HTTP
+// statuses, round counts, records and notes, with hostile text in every field a lane carries.
+func edgeReport() *Report {
+	h := func(i int) string { return hostileValues[i%len(hostileValues)] }
+	want := laneIdentity("shop", "shop", "prod")
+	r := &Report{
+		SchemaVersion: 1, GeneratedAt: "2026-03-01T12:00:00Z" + h(0), Source: SourceLaunchplane + h(1),
+		LanesDigest: "sha256:" + strings.Repeat("cd", 32), LanesTotal: 30, Shard: Shard{Index: 1, Count: 3},
+	}
+	for i, s := range statusOrder {
+		l := LaneResult{
+			Product: h(i), Context: h(i + 1), Instance: h(i + 2), Status: s, Detail: h(i + 3), TrustState: h(i + 4),
+			RequireIdentity: i < 2, Attempts: i, LatencyMS: int64(i * 7), HTTPStatus: []int{0, 200, 503}[i%3],
+		}
+		if i%2 == 0 {
+			l.URL, l.Surface, l.ExpectedFrom, l.DeploymentRecordID = "https://x.example/"+h(i+5), h(i+6), h(i+7), h(i+1)
+			l.Expected = &want
+			l.Notes = []string{h(i), h(i + 3)}
+			l.Observed = json.RawMessage(`{"k":` + strconv.Quote(h(i)) + `,"raw":"</pre><script>alert(1)</script>\u2028"}`)
+		}
+		if s == identity.StatusMismatch || s == identity.StatusMatch {
+			l.Fields = []FieldDiff{
+				{Field: "source_git_ref", Expected: h(i), Observed: h(i + 1), Result: "mismatch"},
+				{Field: h(i + 2), Expected: "", Observed: h(i + 3), Result: "not compared"},
+			}
+			l.Mismatched = []string{"source_git_ref"}
+		}
+		r.Lanes = append(r.Lanes, l)
+	}
+	// A second lane of one status, so a group counts "lanes".
+	r.Lanes = append(r.Lanes, LaneResult{Product: "shop", Context: "shop", Instance: "prod", Status: identity.StatusMatch, Attempts: 1, TrustState: "verified"})
+	r.finish()
+	return r
+}
+
+func TestHTMLGolden(t *testing.T) {
+	t.Parallel()
+	allMatch := &Report{SchemaVersion: 1, GeneratedAt: "2026-03-01T12:00:00Z", Source: SourceLanesFile, Shard: Shard{0, 1}, MergedShards: 2,
+		Lanes: []LaneResult{{Product: "shop", Context: "shop", Instance: "prod", Status: identity.StatusMatch, RequireIdentity: true, Attempts: 2}}}
+	allMatch.finish()
+	empty := &Report{SchemaVersion: 1, GeneratedAt: "2026-03-01T12:00:00Z", Source: SourceLanesFile, Shard: Shard{0, 1}}
+	empty.finish()
+	for _, tt := range []struct {
+		name string
+		rep  *Report
+	}{
+		{"mixed", mixedReport(t)},
+		{"edges", edgeReport()},
+		{"all-match", allMatch},
+		{"empty", empty},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			golden(t, tt.name+".html", []byte(renderHTML(t, tt.rep)))
+		})
+	}
+}
+
+// everyField is a report of one lane per status with v in every text field a lane or report
+// carries, the observed identity included (as a key and a value, HTML characters unescaped).
+func everyField(v string) *Report {
+	var obs bytes.Buffer
+	enc := json.NewEncoder(&obs)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(map[string]string{"k": v, v: "v"})
+	want := laneIdentity("shop", "shop", "prod")
+	r := &Report{SchemaVersion: 1, GeneratedAt: v, Source: v, LanesDigest: v, Shard: Shard{0, 1}}
+	for i, s := range statusOrder {
+		r.Lanes = append(r.Lanes, LaneResult{
+			Product: v, Context: v, Instance: v + strconv.Itoa(i), URL: v, Surface: v, HTTPStatus: 200, ExpectedFrom: v,
+			DeploymentRecordID: v, Expected: &want, Observed: json.RawMessage(bytes.TrimSpace(obs.Bytes())), Status: s,
+			Detail: v, TrustState: v, Mismatched: []string{v}, Notes: []string{v, v},
+			Fields:   []FieldDiff{{Field: v, Expected: v, Observed: v, Result: "mismatch"}, {Field: "artifact_id", Expected: v, Observed: v, Result: "not compared"}},
+			Attempts: 1, RequireIdentity: true,
+		})
+	}
+	r.finish()
+	return r
+}
+
+var (
+	pageTag       = regexp.MustCompile(`<[^<>]*>`)
+	pageAttrValue = regexp.MustCompile(`="[^"]*"`)
+	pageDataKey   = regexp.MustCompile(`data-key="([^"]*)"`)
+)
+
+// tagShapes lists the page's tags with their attribute values left out: the markup a value could
+// break by closing an attribute or opening a tag.
+func tagShapes(page string) []string {
+	tags := pageTag.FindAllString(page, -1)
+	for i, tag := range tags {
+		tags[i] = pageAttrValue.ReplaceAllString(tag, `=""`)
+	}
+	return tags
+}
+
+// htmlSafe is what s reads as on the page: the characters HTML does not allow (NUL, controls
+// other than ASCII whitespace, noncharacters, invalid UTF-8) replaced by U+FFFD.
+func htmlSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\f' || r == '\r' {
+			return r
+		}
+		if unicode.IsControl(r) || noncharacter(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, s)
+}
+
+// checkInert fails unless the page rendered from everyField(v) holds v only as text: the same
+// tags and attributes as the page of a harmless value, the page's own script and no other,
+// nothing HTML forbids or that would end a line in a script, and each lane's key readable back
+// from its attribute.
+func checkInert(t *testing.T, v string) {
+	t.Helper()
+	harmless := ""
+	if v != "" {
+		harmless = "x"
+	}
+	var b bytes.Buffer
+	if err := HTML(&b, everyField(v)); err != nil {
+		t.Fatalf("HTML() error = %v", err)
+	}
+	page := b.String()
+	if diff := cmp.Diff(tagShapes(renderHTML(t, everyField(harmless))), tagShapes(page)); diff != "" {
+		t.Fatalf("value %q changes the page's markup (-harmless +got):\n%s", v, diff)
+	}
+	if n := strings.Count(strings.ToLower(page), "<script"); n != 1 || !strings.Contains(page, "<script>"+pageJS+"</script>") {
+		t.Errorf("value %q: page has %d <script, want only the page's own script", v, n)
+	}
+	if !utf8.ValidString(page) {
+		t.Errorf("value %q: page is not valid UTF-8", v)
+	}
+	for i, r := range page {
+		if r != '\t' && r != '\n' && r != '\f' && r != '\r' && unicode.IsControl(r) || noncharacter(r) || r == '\u2028' || r == '\u2029' {
+			t.Errorf("value %q: page holds %U at %d", v, r, i)
+			break
+		}
+	}
+	keys := pageDataKey.FindAllStringSubmatch(page, -1)
+	if len(keys) != len(statusOrder) {
+		t.Fatalf("value %q: page has %d data-key attributes, want %d", v, len(keys), len(statusOrder))
+	}
+	for _, k := range keys {
+		got := html.UnescapeString(k[1])
+		if !strings.HasPrefix(got, htmlSafe(v+"/"+v+"/"+v)) {
+			t.Errorf("value %q: data-key reads %q, want the lane's key %q", v, got, htmlSafe(v+"/"+v+"/"+v))
+		}
+	}
+}
+
+func TestHTMLKeepsHostileValuesInert(t *testing.T) {
+	t.Parallel()
+	for _, v := range hostileValues {
+		t.Run(strconv.QuoteToASCII(v), func(t *testing.T) {
+			t.Parallel()
+			checkInert(t, v)
+		})
+	}
+}
+
+func FuzzHTML(f *testing.F) {
+	for _, v := range hostileValues {
+		f.Add(v)
+	}
+	f.Add("")
+	f.Add("\ufdd0\U0010fffe\ufffd&#34;&amp")
+	f.Fuzz(checkInert)
+}
+
+func TestEscapeHTML(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, in, want string
+	}{
+		{"plain", "crm/crm-us/prod", "crm/crm-us/prod"},
+		{"markup", `</script><script>alert(1)</script>`, `&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;`},
+		{"attribute", `"><img src=x onerror=alert(1)>`, `&#34;&gt;&lt;img src=x onerror=alert(1)&gt;`},
+		{"reference stays literal", "&lt;", "&amp;lt;"},
+		{"single quote and plus", "' x='+1", "&#39; x=&#39;&#43;1"},
+		{"line separators", "a\u2028b\u2029c", "a&#8232;b&#8233;c"},
+		{"controls", "\x00\x07\x1b\x7f\u0085", "\ufffd\ufffd\ufffd\ufffd\ufffd"},
+		{"ASCII whitespace kept", "\t\n\f\r ", "\t\n\f\r "},
+		{"invalid UTF-8", "a\xffb\xc3", "a\ufffdb\ufffd"},
+		{"noncharacters", "\ufdd0\ufffe\U0001ffff", "\ufffd\ufffd\ufffd"},
+		{"replacement character kept", "\ufffd", "\ufffd"},
+		{"other text kept", "— · é 日本 🙂", "— · é 日本 🙂"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := escapeHTML(tt.in); got != tt.want {
+				t.Errorf("escapeHTML(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzEscapeHTML(f *testing.F) {
+	for _, v := range hostileValues {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := escapeHTML(s)
+		if strings.ContainsAny(got, `<>"'`) {
+			t.Errorf("escapeHTML(%q) = %q, holds a raw markup character", s, got)
+		}
+		if back := html.UnescapeString(got); back != htmlSafe(s) {
+			t.Errorf("html.UnescapeString(escapeHTML(%q)) = %q, want %q", s, back, htmlSafe(s))
+		}
+		// Where there is nothing but text HTML allows, it is html.EscapeString's escaping (and
+		// html/template's '+').
+		if !strings.ContainsAny(s, "+\u2028\u2029") && htmlSafe(s) == s {
+			if want := html.EscapeString(s); got != want {
+				t.Errorf("escapeHTML(%q) = %q, want html.EscapeString's %q", s, got, want)
+			}
+		}
+	})
+}
+
+// TestHostilePageInChromium loads the page of hostile values in a browser: the page's own script
+// runs (the markup around it held), no value became an element.
+func TestHostilePageInChromium(t *testing.T) {
+	page := writeTemp(t, "hostile.html", []byte(renderHTML(t, edgeReport())))
+	dom := string(chromium(t, page, "--dump-dom"))
+	body := regexp.MustCompile(`<body[^>]*>`).FindString(dom)
+	for _, want := range []string{`data-ready="1"`, `data-shown="7"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("body element %s lacks %s: the page's script did not run as expected", body, want)
+		}
+	}
+	for tag, want := range map[string]int{"<script": 1, "<img": 0, "<style": 1, `<details class="lane"`: 7, "<section": 6} {
+		if n := strings.Count(dom, tag); n != want {
+			t.Errorf("the DOM holds %d %s, want %d", n, tag, want)
+		}
+	}
+}
+
+type failingWriter struct{ err error }
+
+func (w failingWriter) Write([]byte) (int, error) { return 0, w.err }
+
+func TestHTMLWriteError(t *testing.T) {
+	t.Parallel()
+	errFull := errors.New("disk full")
+	if err := HTML(failingWriter{errFull}, edgeReport()); !errors.Is(err, errFull) {
+		t.Errorf("HTML() error = %v, want one wrapping %v", err, errFull)
 	}
 }
