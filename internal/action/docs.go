@@ -39,30 +39,3 @@ inputs:
 func yamlString(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
-
-// MarkdownTables renders the README's inputs and outputs tables.
-func MarkdownTables() string {
-	var b strings.Builder
-	b.WriteString("| input | default | description |\n|---|---|---|\n")
-	for _, in := range Inputs {
-		def := in.Default
-		if in.ActionDefault != "" {
-			def = in.ActionDefault
-		}
-		if def != "" {
-			def = "`" + def + "`"
-		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", in.Name, def, mdCell(in.Description))
-	}
-	b.WriteString("\n| output | description |\n|---|---|\n")
-	for _, out := range Outputs {
-		fmt.Fprintf(&b, "| `%s` | %s |\n", out.Name, mdCell(out.Description))
-	}
-	return b.String()
-}
-
-// mdCell escapes a description for a Markdown table cell: pipes, and angle brackets, which
-// GitHub would read as HTML tags and drop (<context>/<instance>).
-func mdCell(s string) string {
-	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;").Replace(s)
-}

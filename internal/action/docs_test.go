@@ -2,6 +2,7 @@ package action
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,7 +47,7 @@ func TestGeneratedDocs(t *testing.T) {
 	if i < 0 || j < i {
 		t.Fatalf("README.md lacks the %q ... %q markers", start, end)
 	}
-	check(readme, s[:i+len(start)]+MarkdownTables()+s[j:])
+	check(readme, s[:i+len(start)]+markdownTables()+s[j:])
 }
 
 func TestInputsWellFormed(t *testing.T) {
@@ -63,4 +64,31 @@ func TestInputsWellFormed(t *testing.T) {
 			t.Errorf("field input %q is not in Inputs", f.Input)
 		}
 	}
+}
+
+// markdownTables renders the README's inputs and outputs tables.
+func markdownTables() string {
+	var b strings.Builder
+	b.WriteString("| input | default | description |\n|---|---|---|\n")
+	for _, in := range Inputs {
+		def := in.Default
+		if in.ActionDefault != "" {
+			def = in.ActionDefault
+		}
+		if def != "" {
+			def = "`" + def + "`"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", in.Name, def, mdCell(in.Description))
+	}
+	b.WriteString("\n| output | description |\n|---|---|\n")
+	for _, out := range Outputs {
+		fmt.Fprintf(&b, "| `%s` | %s |\n", out.Name, mdCell(out.Description))
+	}
+	return b.String()
+}
+
+// mdCell escapes a description for a Markdown table cell: pipes, and angle brackets, which
+// GitHub would read as HTML tags and drop (<context>/<instance>).
+func mdCell(s string) string {
+	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;").Replace(s)
 }

@@ -134,21 +134,6 @@ func (s *ApplicationService) SaveEnvironment(ctx context.Context, in *SaveEnviro
 	return nil
 }
 
-// UpdateEnv changes only an application's env, leaving build args and
-// secrets alone.
-//
-// Dokploy API: POST application.update
-func (s *ApplicationService) UpdateEnv(ctx context.Context, applicationID, env string) error {
-	body := struct {
-		ApplicationID string `json:"applicationId"`
-		Env           string `json:"env"`
-	}{applicationID, env}
-	if _, err := s.c.post(ctx, "application.update", body, nil); err != nil {
-		return fmt.Errorf("dokploy: update env of application %s: %w", applicationID, err)
-	}
-	return nil
-}
-
 // Deploy queues a deployment of an application. It returns once the job is
 // queued, before any deployment row exists. It is never retried.
 //

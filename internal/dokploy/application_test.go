@@ -118,18 +118,6 @@ func TestApplicationSaveEnvironment(t *testing.T) {
 	}
 }
 
-func TestApplicationUpdateEnv(t *testing.T) {
-	t.Parallel()
-	c, mux, _ := setup(t)
-	mux.HandleFunc("/api/application.update", func(w http.ResponseWriter, r *http.Request) {
-		testJSONBody(t, testRequest(t, r, http.MethodPost), `{"applicationId":"app-1","env":"A=2"}`)
-		writeJSON(w, 200, `true`)
-	})
-	if err := c.Application.UpdateEnv(context.Background(), "app-1", "A=2"); err != nil {
-		t.Errorf("UpdateEnv() error = %v", err)
-	}
-}
-
 func TestApplicationDeploy(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -173,7 +161,7 @@ func TestApplicationDeploy(t *testing.T) {
 			if got.Message != tt.wantMessage {
 				t.Errorf("Message = %q, want %q", got.Message, tt.wantMessage)
 			}
-			if diff := cmp.Diff(map[string]int{op: 1}, c.Calls()); diff != "" {
+			if diff := cmp.Diff(map[string]int{op: 1}, c.requestCounts()); diff != "" {
 				t.Errorf("Calls() mismatch (-want +got):\n%s", diff)
 			}
 		})

@@ -174,12 +174,9 @@ func parseBaseURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// BaseURL returns the instance base URL the client talks to.
-func (c *Client) BaseURL() string { return c.base.String() }
-
-// Calls returns how many HTTP requests the client has sent per operation
-// (such as "application.one"), retries included.
-func (c *Client) Calls() map[string]int {
+// requestCounts returns how many HTTP requests the client has sent per
+// operation (such as "application.one"), retries included.
+func (c *Client) requestCounts() map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make(map[string]int, len(c.calls))

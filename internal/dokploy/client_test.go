@@ -149,7 +149,7 @@ func TestClientNew(t *testing.T) {
 			if err != nil {
 				t.Fatalf("New() error = %v", err)
 			}
-			if got := c.BaseURL(); got != tt.want {
+			if got := c.base.String(); got != tt.want {
 				t.Errorf("BaseURL() = %v, want %v", got, tt.want)
 			}
 		})
@@ -203,7 +203,7 @@ func TestClientRetryGET(t *testing.T) {
 					t.Errorf("QueueList() error = %v, want an *APIError with status %d", err, tt.wantStatus)
 				}
 			}
-			if got := c.Calls()["deployment.queueList"]; got != tt.wantCalls {
+			if got := c.requestCounts()["deployment.queueList"]; got != tt.wantCalls {
 				t.Errorf("Calls()[deployment.queueList] = %v, want %v", got, tt.wantCalls)
 			}
 			if diff := cmp.Diff(tt.wantSleeps, clk.Sleeps()); diff != "" {
@@ -239,7 +239,7 @@ func TestClientRetryNetworkError(t *testing.T) {
 	if len(jobs) != 1 || jobs[0].ID != "job-1" {
 		t.Errorf("QueueList() = %+v, want job-1", jobs)
 	}
-	if got := c.Calls()["deployment.queueList"]; got != 2 {
+	if got := c.requestCounts()["deployment.queueList"]; got != 2 {
 		t.Errorf("Calls()[deployment.queueList] = %v, want 2", got)
 	}
 }
@@ -257,7 +257,7 @@ func TestClientPOSTNotRetried(t *testing.T) {
 		if !errors.As(err, &ae) || ae.StatusCode != status {
 			t.Errorf("Deploy() error = %v, want an *APIError with status %d", err, status)
 		}
-		if got := c.Calls()["application.deploy"]; got != 1 {
+		if got := c.requestCounts()["application.deploy"]; got != 1 {
 			t.Errorf("Calls()[application.deploy] = %v, want 1", got)
 		}
 		if len(clk.Sleeps()) != 0 {
@@ -278,7 +278,7 @@ func TestClientPOSTNetworkErrorNotRetried(t *testing.T) {
 	if _, err := c.Compose.Deploy(context.Background(), "cmp-1", nil); err == nil {
 		t.Fatal("Deploy() error = nil, want a network error")
 	}
-	if got := c.Calls()["compose.deploy"]; got != 1 {
+	if got := c.requestCounts()["compose.deploy"]; got != 1 {
 		t.Errorf("Calls()[compose.deploy] = %v, want 1", got)
 	}
 }
@@ -295,7 +295,7 @@ func TestClientContextWins(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("QueueList() error = %v, want context.Canceled", err)
 	}
-	if got := c.Calls()["deployment.queueList"]; got > 1 {
+	if got := c.requestCounts()["deployment.queueList"]; got > 1 {
 		t.Errorf("Calls()[deployment.queueList] = %v, want at most 1", got)
 	}
 }
@@ -315,7 +315,7 @@ func TestClientRetryDeadline(t *testing.T) {
 	if !errors.Is(err, retry.ErrDeadline) || !errors.As(err, &ae) || ae.StatusCode != 503 {
 		t.Errorf("QueueList() error = %v, want retry.ErrDeadline wrapping the 503", err)
 	}
-	if got := c.Calls()["deployment.queueList"]; got != 1 {
+	if got := c.requestCounts()["deployment.queueList"]; got != 1 {
 		t.Errorf("Calls()[deployment.queueList] = %v, want 1", got)
 	}
 	if len(clk.Sleeps()) != 0 {
@@ -342,7 +342,7 @@ func TestClientHonoursDeadline(t *testing.T) {
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("One() returned after %v, want about 200ms", d)
 	}
-	if got := c.Calls()["application.one"]; got != 1 {
+	if got := c.requestCounts()["application.one"]; got != 1 {
 		t.Errorf("Calls()[application.one] = %v, want 1", got)
 	}
 }
@@ -386,12 +386,12 @@ func TestClientCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]int{"deployment.all": 3, "application.deploy": 1}
-	if diff := cmp.Diff(want, c.Calls()); diff != "" {
+	if diff := cmp.Diff(want, c.requestCounts()); diff != "" {
 		t.Errorf("Calls() mismatch (-want +got):\n%s", diff)
 	}
 	// Calls returns a copy.
-	c.Calls()["deployment.all"] = 99
-	if got := c.Calls()["deployment.all"]; got != 3 {
+	c.requestCounts()["deployment.all"] = 99
+	if got := c.requestCounts()["deployment.all"]; got != 3 {
 		t.Errorf("Calls()[deployment.all] = %v after editing a copy, want 3", got)
 	}
 }
@@ -413,7 +413,7 @@ func TestClientUnreachable(t *testing.T) {
 	if err == nil {
 		t.Fatal("One() error = nil, want a network error")
 	}
-	if got := c.Calls()["application.one"]; got != DefaultRetry.Attempts {
+	if got := c.requestCounts()["application.one"]; got != DefaultRetry.Attempts {
 		t.Errorf("Calls()[application.one] = %v, want %v", got, DefaultRetry.Attempts)
 	}
 	if s := err.Error(); strings.Contains(s, "applicationId=") || strings.Contains(s, "?") {
@@ -494,10 +494,10 @@ func TestClientOperationsInContract(t *testing.T) {
 	t.Parallel()
 	methods, all := parseAnnotations(t)
 	wantOps := []string{
-		"GET application.one", "POST application.saveEnvironment", "POST application.update",
+		"GET application.one", "POST application.saveEnvironment",
 		"POST application.deploy", "POST application.redeploy",
 		"GET application.search", "GET compose.search",
-		"GET compose.one", "POST compose.update", "POST compose.saveEnvironment",
+		"GET compose.one", "POST compose.update",
 		"POST compose.deploy", "POST compose.redeploy",
 		"GET deployment.all", "GET deployment.allByCompose", "GET deployment.queueList", "GET deployment.readLogs",
 		"GET deployment.allByType", "POST rollback.rollback",
@@ -574,7 +574,6 @@ func TestClientRequestsMatchContract(t *testing.T) {
 	check(err)
 	check(c.WriteEnv(ctx, st, "A=1"))
 	check(c.Application.SaveEnvironment(ctx, &SaveEnvironment{ApplicationID: "app-1", Env: "A=1"})) // nulls
-	check(c.Application.UpdateEnv(ctx, "app-1", "A=1"))
 	_, err = c.Deploy(ctx, app, false)
 	check(err)
 	_, err = c.Application.Redeploy(ctx, "app-1", &DeployOptions{Title: "t", Description: "d"})
@@ -582,7 +581,6 @@ func TestClientRequestsMatchContract(t *testing.T) {
 	cst, err := c.Get(ctx, cmpT)
 	check(err)
 	check(c.WriteEnv(ctx, cst, "A=1"))
-	check(c.Compose.SaveEnvironment(ctx, "cmp-1", "A=1", nil))
 	_, err = c.Deploy(ctx, cmpT, false)
 	check(err)
 	_, err = c.Deploy(ctx, cmpT, true)

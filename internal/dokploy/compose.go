@@ -79,24 +79,6 @@ func (s *ComposeService) UpdateEnv(ctx context.Context, composeID, env string) (
 	return &cm, nil
 }
 
-// SaveEnvironment sets a compose service's env and, when createEnvFile is not
-// nil, whether Dokploy writes a .env file. The procedure exists since Dokploy
-// v0.29.0 (createEnvFile since v0.30.0; older versions drop it); on older
-// versions it answers 404, so prefer UpdateEnv.
-//
-// Dokploy API: POST compose.saveEnvironment
-func (s *ComposeService) SaveEnvironment(ctx context.Context, composeID, env string, createEnvFile *bool) error {
-	body := struct {
-		ComposeID     string `json:"composeId"`
-		Env           string `json:"env"`
-		CreateEnvFile *bool  `json:"createEnvFile,omitempty"`
-	}{composeID, env, createEnvFile}
-	if _, err := s.c.post(ctx, "compose.saveEnvironment", body, nil); err != nil {
-		return fmt.Errorf("dokploy: save environment of compose %s: %w", composeID, err)
-	}
-	return nil
-}
-
 // Deploy queues a deployment of a compose service. It is never retried.
 //
 // Dokploy API: POST compose.deploy

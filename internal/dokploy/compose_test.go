@@ -73,31 +73,6 @@ func TestComposeUpdateEnv(t *testing.T) {
 	}
 }
 
-func TestComposeSaveEnvironment(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name          string
-		createEnvFile *bool
-		wantBody      string
-	}{
-		{name: "without createEnvFile", wantBody: `{"composeId":"cmp-1","env":"A=1"}`},
-		{name: "with createEnvFile", createEnvFile: ptr(false), wantBody: `{"composeId":"cmp-1","env":"A=1","createEnvFile":false}`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			c, mux, _ := setup(t)
-			mux.HandleFunc("/api/compose.saveEnvironment", func(w http.ResponseWriter, r *http.Request) {
-				testJSONBody(t, testRequest(t, r, http.MethodPost), tt.wantBody)
-				writeJSON(w, 200, `true`)
-			})
-			if err := c.Compose.SaveEnvironment(context.Background(), "cmp-1", "A=1", tt.createEnvFile); err != nil {
-				t.Errorf("SaveEnvironment() error = %v", err)
-			}
-		})
-	}
-}
-
 func TestComposeDeploy(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -161,7 +161,7 @@ func TestDeploymentTargetValidate(t *testing.T) {
 	if _, err := c.Get(context.Background(), Target{}); err == nil {
 		t.Error("Get(Target{}) error = nil, want a validation error")
 	}
-	if c.Calls()["application.one"] != 0 {
+	if c.requestCounts()["application.one"] != 0 {
 		t.Error("Get(Target{}) sent a request")
 	}
 }
@@ -256,7 +256,7 @@ func TestDeploymentTargetFlow(t *testing.T) {
 				readOp = "compose.one"
 			}
 			want := map[string]int{readOp: 1, tt.wantWriteOp: 1, tt.wantDeployOp: 1}
-			if diff := cmp.Diff(want, c.Calls()); diff != "" {
+			if diff := cmp.Diff(want, c.requestCounts()); diff != "" {
 				t.Errorf("Calls() mismatch (-want +got):\n%s", diff)
 			}
 		})

@@ -216,14 +216,14 @@ func TestClientRollback(t *testing.T) {
 			if tt.status == 401 && !errors.Is(err, ErrUnauthorized) {
 				t.Errorf("Rollback() error = %v, want ErrUnauthorized", err)
 			}
-			if got := c.Calls()["rollback.rollback"]; got != 1 {
+			if got := c.requestCounts()["rollback.rollback"]; got != 1 {
 				t.Errorf("Calls()[rollback.rollback] = %d, want 1", got)
 			}
 		})
 	}
 	c, _, _ := setup(t)
-	if err := c.Rollback(context.Background(), " "); err == nil || len(c.Calls()) != 0 {
-		t.Errorf("Rollback(blank) = %v with calls %v, want an error and no request", err, c.Calls())
+	if err := c.Rollback(context.Background(), " "); err == nil || len(c.requestCounts()) != 0 {
+		t.Errorf("Rollback(blank) = %v with calls %v, want an error and no request", err, c.requestCounts())
 	}
 }
 

@@ -151,7 +151,7 @@ func BenchmarkRolloutEndDetection(b *testing.B) {
 		}
 		count := func(c *Client) int {
 			n := 0
-			for _, v := range c.Calls() {
+			for _, v := range c.requestCounts() {
 				n += v
 			}
 			return n

@@ -554,8 +554,8 @@ func TestWaitRolloutInvalidTarget(t *testing.T) {
 	if _, err := c.WaitRollout(context.Background(), Target{Kind: "service", ID: "x"}, nil, WaitOptions{}); err == nil {
 		t.Fatal("WaitRollout() error = nil, want an invalid target error")
 	}
-	if len(c.Calls()) != 0 {
-		t.Errorf("Calls() = %v, want none", c.Calls())
+	if len(c.requestCounts()) != 0 {
+		t.Errorf("Calls() = %v, want none", c.requestCounts())
 	}
 }
 
@@ -603,7 +603,7 @@ func TestWaitRolloutHappyPathCalls(t *testing.T) {
 		"application.deploy":          1,
 		"deployment.queueList":        1, // at 1s
 	}
-	if diff := cmp.Diff(want, c.Calls()); diff != "" {
+	if diff := cmp.Diff(want, c.requestCounts()); diff != "" {
 		t.Errorf("Calls() mismatch (-want +got):\n%s", diff)
 	}
 }

@@ -90,19 +90,6 @@ func FieldByName(name string) (Field, bool) {
 	return Fields[i], true
 }
 
-// FieldByInput returns the field the action input input sets.
-func FieldByInput(input string) (Field, bool) {
-	if input == "" {
-		return Field{}, false
-	}
-	for _, f := range Fields {
-		if f.Input == input {
-			return f, true
-		}
-	}
-	return Field{}, false
-}
-
 // DiffFields names the fields whose values differ between a and b, in Fields order. To leave
 // deployed_at out (it is not part of the injected identity), compare a.Injected() with
 // b.Injected().

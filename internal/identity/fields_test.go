@@ -139,15 +139,9 @@ func TestFieldInputsDeclared(t *testing.T) {
 		if f.Input != "" && !declared[f.Input] {
 			t.Errorf("field %s: input %q is not declared in action.yml", f.Name, f.Input)
 		}
-		if got, ok := FieldByInput(f.Input); f.Input != "" && (!ok || got.Name != f.Name) {
-			t.Errorf("FieldByInput(%q) = %s, %v; want %s", f.Input, got.Name, ok, f.Name)
-		}
 		if got, ok := FieldByName(f.Name); !ok || got.Name != f.Name {
 			t.Errorf("FieldByName(%q) = %s, %v", f.Name, got.Name, ok)
 		}
-	}
-	if _, ok := FieldByInput(""); ok {
-		t.Error(`FieldByInput("") found a field`)
 	}
 	if _, ok := FieldByName("deployment-record-id"); ok {
 		t.Error("FieldByName found a field by its input name")

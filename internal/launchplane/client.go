@@ -146,12 +146,6 @@ func Audience(baseURL string) (string, error) {
 	return host, err
 }
 
-// Audience returns the OIDC audience for this client's base URL; see the function Audience.
-func (c *Client) Audience() string { return c.audience }
-
-// BaseURL returns the origin the client talks to, such as https://launchplane.example.com.
-func (c *Client) BaseURL() string { return c.origin.String() }
-
 // IgnoredPath returns the path of the base URL given to New, which routes do not use (as in
 // Launchplane's own client), or "" when it had none.
 func (c *Client) IgnoredPath() string { return c.ignoredPath }

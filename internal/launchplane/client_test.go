@@ -94,8 +94,8 @@ func TestAudience(t *testing.T) {
 			t.Errorf("New(%q) = %v", tt.base, err)
 			continue
 		}
-		if c.BaseURL() != tt.origin || c.Audience() != tt.audience || c.IgnoredPath() != tt.ignored {
-			t.Errorf("New(%q): BaseURL %q Audience %q IgnoredPath %q; want %q %q %q", tt.base, c.BaseURL(), c.Audience(), c.IgnoredPath(), tt.origin, tt.audience, tt.ignored)
+		if launchplane.ClientOrigin(c) != tt.origin || launchplane.ClientAudience(c) != tt.audience || c.IgnoredPath() != tt.ignored {
+			t.Errorf("New(%q): BaseURL %q Audience %q IgnoredPath %q; want %q %q %q", tt.base, launchplane.ClientOrigin(c), launchplane.ClientAudience(c), c.IgnoredPath(), tt.origin, tt.audience, tt.ignored)
 		}
 	}
 }

@@ -59,18 +59,6 @@ const (
 // exempt reports whether Launchplane skips the identity check for a payload in this state.
 func (s healthState) exempt() bool { return s == healthFail || s == healthMalformed }
 
-func (s healthState) String() string {
-	switch s {
-	case healthPass:
-		return "pass"
-	case healthFail:
-		return "fail"
-	case healthMalformed:
-		return "malformed"
-	}
-	return "unchecked"
-}
-
 var (
 	passWords = []string{"ok", "pass", "passing", "ready", "healthy", "serving", "up"}
 	failWords = []string{"fail", "failed", "error", "errored", "not_ready", "unhealthy", "down"}
