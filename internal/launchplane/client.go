@@ -448,3 +448,21 @@ func (c *Client) retryAfter(resp *http.Response) (time.Duration, bool) {
 	}
 	return 0, false
 }
+
+// read sends a GET for path (escaped, absolute) and parses the answer with parse; op names the
+// read in errors. It returns the value and the URL read, for evidence links.
+func read[T any](ctx context.Context, c *Client, op, path string, parse func([]byte) (*T, error)) (*T, string, error) {
+	u, err := c.endpoint(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("launchplane: %s: %w", op, err)
+	}
+	data, err := c.do(ctx, call{op: op, method: http.MethodGet, url: u})
+	if err != nil {
+		return nil, "", err
+	}
+	v, err := parse(data)
+	if err != nil {
+		return nil, "", fmt.Errorf("launchplane: %s: %w", op, err)
+	}
+	return v, u.String(), nil
+}

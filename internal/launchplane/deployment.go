@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 
 	"github.com/launchplane/runtime-identity/internal/identity"
@@ -54,19 +53,11 @@ func (c *Client) Deployment(ctx context.Context, recordID string) (*Deployment, 
 		return nil, fmt.Errorf("launchplane: read deployment: the record id %s", reason)
 	}
 	op := "read deployment " + recordID
-	u, err := c.endpoint("/v1/deployments/" + url.PathEscape(recordID))
-	if err != nil {
-		return nil, fmt.Errorf("launchplane: %s: %w", op, err)
-	}
-	data, err := c.do(ctx, call{op: op, method: http.MethodGet, url: u})
+	d, u, err := read(ctx, c, op, "/v1/deployments/" + url.PathEscape(recordID), func(data []byte) (*Deployment, error) { return parseRead(data, recordID) })
 	if err != nil {
 		return nil, err
 	}
-	d, err := parseRead(data, recordID)
-	if err != nil {
-		return nil, fmt.Errorf("launchplane: %s: %w", op, err)
-	}
-	d.URL = u.String()
+	d.URL = u
 	return d, nil
 }
 

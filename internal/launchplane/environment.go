@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 
 	"github.com/launchplane/runtime-identity/internal/identity"
@@ -61,19 +60,11 @@ func (c *Client) ProductEnvironment(ctx context.Context, product, environment st
 		}
 	}
 	op := "read environment " + environment + " of product " + product
-	u, err := c.endpoint("/v1/products/" + url.PathEscape(product) + "/environments/" + url.PathEscape(environment))
-	if err != nil {
-		return nil, fmt.Errorf("launchplane: %s: %w", op, err)
-	}
-	data, err := c.do(ctx, call{op: op, method: http.MethodGet, url: u})
+	e, u, err := read(ctx, c, op, "/v1/products/" + url.PathEscape(product) + "/environments/" + url.PathEscape(environment), func(data []byte) (*Environment, error) { return parseEnvironment(data, product, environment) })
 	if err != nil {
 		return nil, err
 	}
-	e, err := parseEnvironment(data, product, environment)
-	if err != nil {
-		return nil, fmt.Errorf("launchplane: %s: %w", op, err)
-	}
-	e.URL = u.String()
+	e.URL = u
 	return e, nil
 }
 

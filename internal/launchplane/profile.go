@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 
 	"github.com/launchplane/runtime-identity/internal/logtext"
@@ -71,19 +70,11 @@ func (c *Client) ProductProfile(ctx context.Context, product string) (*Profile, 
 		return nil, fmt.Errorf("launchplane: read product profile: the product %s", reason)
 	}
 	op := "read product profile " + product
-	u, err := c.endpoint("/v1/product-profiles/" + url.PathEscape(product))
-	if err != nil {
-		return nil, fmt.Errorf("launchplane: %s: %w", op, err)
-	}
-	data, err := c.do(ctx, call{op: op, method: http.MethodGet, url: u})
+	p, u, err := read(ctx, c, op, "/v1/product-profiles/" + url.PathEscape(product), func(data []byte) (*Profile, error) { return parseProfile(data, product) })
 	if err != nil {
 		return nil, err
 	}
-	p, err := parseProfile(data, product)
-	if err != nil {
-		return nil, fmt.Errorf("launchplane: %s: %w", op, err)
-	}
-	p.URL = u.String()
+	p.URL = u
 	return p, nil
 }
 
