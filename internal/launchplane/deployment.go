@@ -53,7 +53,7 @@ func (c *Client) Deployment(ctx context.Context, recordID string) (*Deployment, 
 		return nil, fmt.Errorf("launchplane: read deployment: the record id %s", reason)
 	}
 	op := "read deployment " + recordID
-	d, u, err := read(ctx, c, op, "/v1/deployments/" + url.PathEscape(recordID), func(data []byte) (*Deployment, error) { return parseRead(data, recordID) })
+	d, u, err := read(ctx, c, op, "/v1/deployments/"+url.PathEscape(recordID), func(data []byte) (*Deployment, error) { return parseRead(data, recordID) })
 	if err != nil {
 		return nil, err
 	}

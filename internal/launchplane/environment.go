@@ -60,7 +60,7 @@ func (c *Client) ProductEnvironment(ctx context.Context, product, environment st
 		}
 	}
 	op := "read environment " + environment + " of product " + product
-	e, u, err := read(ctx, c, op, "/v1/products/" + url.PathEscape(product) + "/environments/" + url.PathEscape(environment), func(data []byte) (*Environment, error) { return parseEnvironment(data, product, environment) })
+	e, u, err := read(ctx, c, op, "/v1/products/"+url.PathEscape(product)+"/environments/"+url.PathEscape(environment), func(data []byte) (*Environment, error) { return parseEnvironment(data, product, environment) })
 	if err != nil {
 		return nil, err
 	}

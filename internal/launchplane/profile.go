@@ -70,7 +70,7 @@ func (c *Client) ProductProfile(ctx context.Context, product string) (*Profile, 
 		return nil, fmt.Errorf("launchplane: read product profile: the product %s", reason)
 	}
 	op := "read product profile " + product
-	p, u, err := read(ctx, c, op, "/v1/product-profiles/" + url.PathEscape(product), func(data []byte) (*Profile, error) { return parseProfile(data, product) })
+	p, u, err := read(ctx, c, op, "/v1/product-profiles/"+url.PathEscape(product), func(data []byte) (*Profile, error) { return parseProfile(data, product) })
 	if err != nil {
 		return nil, err
 	}
