@@ -46,6 +46,9 @@ func (r *runner) resolveTarget(ctx context.Context, cfg *Config, client *dokploy
 		kind, name, input = dokploy.KindCompose, cfg.ComposeName, "dokploy-compose-name"
 	}
 	matches, candidates, err := client.FindByAppName(ctx, kind, name)
+	if errors.Is(err, dokploy.ErrTooManyCandidates) {
+		return dokploy.Target{}, &ConfigError{Input: input, Problem: fmt.Sprintf("%s matches more Dokploy %ss than can be listed; give the exact appName of one service, or its id", show(name), kind)}
+	}
 	if err != nil {
 		return dokploy.Target{}, err
 	}
