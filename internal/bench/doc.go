@@ -9,7 +9,7 @@
 // and reports for each the median and 90th percentile lag, their ratios, and requests/s:
 //
 //	go test -run '^$' -bench SwitchDetection -benchtime 30x -count 6 ./internal/bench | tee /tmp/switch.txt
-//	go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da /tmp/switch.txt
+//	go run golang.org/x/perf/cmd/benchstat@v0.0.0-20250813145418-2f7363a06fe1 /tmp/switch.txt
 //
 // A switch takes about 1 s, so that is about 3 minutes. The switch moments come from a fixed
 // seed, so every run sees the same ones.
