@@ -19,6 +19,7 @@ type tenant struct {
 	pending Backend // rolled out, not yet (fully) serving
 	mixedAt time.Time
 	newAt   time.Time
+	alone   time.Time // when current began serving alone
 	gen     int
 	n       uint64
 	timer   *time.Timer
@@ -47,17 +48,22 @@ func (t *tenant) rollout(b Backend, stale, mixed time.Duration, replicas int) {
 		go t.s.stopBackend(b)
 		return
 	}
+	now := time.Now()
 	if t.pending != nil {
-		t.promoteLocked()
+		// Replaced before its switch: it serves alone from now, or from its due switch.
+		at := now
+		if t.newAt.Before(now) {
+			at = t.newAt
+		}
+		t.promoteLocked(at)
 	}
 	if t.current == nil {
-		t.current = b
+		t.current, t.alone = b, now
 		return
 	}
 	if replicas <= 1 {
 		mixed = 0
 	}
-	now := time.Now()
 	t.pending = b
 	t.mixedAt = now.Add(stale)
 	t.newAt = t.mixedAt.Add(mixed)
@@ -70,16 +76,16 @@ func (t *tenant) rollout(b Backend, stale, mixed time.Duration, replicas int) {
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		if t.gen == gen && t.pending != nil && !t.closed {
-			t.promoteLocked()
+			t.promoteLocked(t.newAt)
 		}
 	})
 }
 
-// promoteLocked serves pending alone and stops the old backend once the requests it is
+// promoteLocked serves pending alone from at and stops the old backend once the requests it is
 // answering end, as a start-first rolling update drains the old task; t.mu must be held.
-func (t *tenant) promoteLocked() {
+func (t *tenant) promoteLocked(at time.Time) {
 	old := t.current
-	t.current, t.pending = t.pending, nil
+	t.current, t.pending, t.alone = t.pending, nil, at
 	t.gen++
 	if old != nil {
 		if t.active[old] > 0 {
@@ -127,7 +133,7 @@ func (t *tenant) pickLocked() Backend {
 	now := time.Now()
 	switch {
 	case !now.Before(t.newAt):
-		t.promoteLocked()
+		t.promoteLocked(t.newAt)
 		return t.current
 	case !now.Before(t.mixedAt):
 		t.n++
@@ -137,6 +143,36 @@ func (t *tenant) pickLocked() Backend {
 		return t.current
 	}
 	return t.current
+}
+
+// ServingAlone reports when the tenant URL of service id began serving the service's newest
+// backend alone: the moment a rollout's stale and mixed windows ended, or when the first
+// backend started. ok is false while an older backend still answers some requests, before the
+// first backend serves, and for an unknown id. A benchmark measures from this moment how long a
+// run takes to notice the switch.
+func (s *Server) ServingAlone(id string) (since time.Time, ok bool) {
+	s.mu.Lock()
+	svc := s.services[id]
+	s.mu.Unlock()
+	if svc == nil {
+		return time.Time{}, false
+	}
+	return svc.tenant.servingAlone()
+}
+
+// servingAlone returns when the newest backend began serving alone, and false while an older
+// one still answers some requests or nothing serves.
+func (t *tenant) servingAlone() (time.Time, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case t.pending != nil && !time.Now().Before(t.newAt):
+		// Due, and promoted by the next request or the timer.
+		return t.newAt, true
+	case t.pending != nil || t.current == nil:
+		return time.Time{}, false
+	}
+	return t.alone, true
 }
 
 func (t *tenant) proxy(b Backend) *httputil.ReverseProxy {
