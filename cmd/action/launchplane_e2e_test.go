@@ -137,6 +137,14 @@ func TestLaunchplaneRecordWithoutIdentity(t *testing.T) {
 			t.Errorf("require=%v: identity-json = %q, want none: there is no expected identity", required, res.outputs["identity-json"])
 		}
 	}
+	// A deploy has nothing to inject from such a record: bad input, nothing written.
+	in := recordInputs(lp, want.DeploymentRecordID, health)
+	in["mode"], in["launchplane-report"] = "inject", "false"
+	in["dokploy-url"], in["dokploy-api-key"], in["dokploy-application-id"] = "https://dokploy.example.com", "dokploy-key-1", "app1"
+	res := runAsRunner(t, runnerOpts{inputs: in, eventName: "push", env: oidcEnv(lp, "4445")})
+	if res.code != 2 || !strings.Contains(res.stdout, "input deployment-record-id: the Launchplane record carries no runtime identity") {
+		t.Errorf("inject from a record without an identity: exit %d, want 2\n%s", res.code, res.stdout)
+	}
 }
 
 // TestLaunchplaneRefusals: Launchplane's answers that are not the tenant's fault.

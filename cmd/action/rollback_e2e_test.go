@@ -118,8 +118,11 @@ func TestRollback(t *testing.T) {
 		if res.code != 1 || res.outputs["rollback-status"] != "failed" {
 			t.Fatalf("exit %d rollback %q, want 1 failed\n%s", res.code, res.outputs["rollback-status"], res.stdout)
 		}
-		if ev := readRollback(t, res); !strings.Contains(ev.Reason, "refused") || ev.EnvRestored {
+		if ev := readRollback(t, res); !strings.Contains(ev.Reason, "refused") || ev.EnvRestored || string(ev.Restored) != "null" {
 			t.Errorf("rollback evidence = %+v, want Dokploy's refusal and nothing restored", ev)
+		}
+		if !strings.Contains(res.summary, "nothing was changed") || strings.Contains(res.summary, "rolled back to Dokploy deployment") {
+			t.Errorf("the summary must say the rollback changed nothing:\n%s", res.summary)
 		}
 		assertPatchedTo(t, before, f.Server.Env(demo.ServiceID), demo.Expected())
 	})

@@ -52,6 +52,10 @@ func (r *runner) assemble(ctx context.Context, cfg *Config, wf Workflow, now tim
 			return exp, ExitOK
 		}
 		if rec.Identity == nil {
+			if cfg.Mode == ModeDeploy || cfg.Mode == ModeInject {
+				// Nothing to inject: writing an empty identity would be worse than none.
+				return Expected{}, r.configError(&ConfigError{Input: "deployment-record-id", Problem: "the Launchplane record carries no runtime identity, so mode " + string(cfg.Mode) + " has nothing to inject; give the identity fields or identity-json, or use mode verify"})
+			}
 			return r.withoutIdentity(cfg, rec, notes, "")
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/launchplane/runtime-identity/internal/dokploy"
 	"github.com/launchplane/runtime-identity/internal/identity"
+	"github.com/launchplane/runtime-identity/internal/retry"
 	"github.com/launchplane/runtime-identity/internal/summary"
 )
 
@@ -79,6 +80,9 @@ func (r *runner) inject(ctx context.Context, cfg *Config, want identity.Identity
 	if err != nil {
 		return nil, err
 	}
+	// No request to Dokploy outlives rollout-timeout, here or in any later step.
+	ctx, cancel, deadline := r.dokployDeadline(ctx, cfg)
+	defer cancel()
 	inj := &Injection{}
 	target, err := r.resolveTarget(ctx, cfg, client)
 	if err != nil {
@@ -86,7 +90,7 @@ func (r *runner) inject(ctx context.Context, cfg *Config, want identity.Identity
 		if errors.As(err, &cerr) {
 			return nil, err
 		}
-		inj.Fault = r.dokployFault("find the target", err, false)
+		inj.Fault = r.dokployFault("find the target", err, false, deadline)
 		return inj, nil
 	}
 	inj.Target = target
@@ -95,7 +99,7 @@ func (r *runner) inject(ctx context.Context, cfg *Config, want identity.Identity
 		if cerr := missingTarget(target, err); cerr != nil {
 			return nil, cerr
 		}
-		inj.Fault = r.dokployFault("read "+target.String(), err, inj.Written)
+		inj.Fault = r.dokployFault("read "+target.String(), err, inj.Written, deadline)
 		return inj, nil
 	}
 	// Mask before anything read from Dokploy can be printed.
@@ -108,7 +112,7 @@ func (r *runner) inject(ctx context.Context, cfg *Config, want identity.Identity
 		}
 	}
 	inj.Before = state.Env
-	w := r.writeIdentity(ctx, client, state, want.EnvVars(), func(st *dokploy.TargetState) { r.maskTarget(cfg, want, st) })
+	w := r.writeIdentity(ctx, client, state, want.EnvVars(), func(st *dokploy.TargetState) { r.maskTarget(cfg, want, st) }, deadline)
 	inj.State, inj.Written, inj.Retries, inj.Fault = w.state, w.written, w.retries, w.fault
 	if inj.Fault != nil && cfg.Mode == ModeDeploy {
 		inj.Fault.Message += "; the deployment was not triggered"
@@ -130,7 +134,7 @@ type envWrite struct {
 // changing nothing else: patch, read again right before the write and patch the newer text if
 // it changed (bounded tries), write, then read back and confirm. mask registers the secrets of
 // every read before anything of it can be printed.
-func (r *runner) writeIdentity(ctx context.Context, client *dokploy.Client, state *dokploy.TargetState, vars []identity.EnvVar, mask func(*dokploy.TargetState)) envWrite {
+func (r *runner) writeIdentity(ctx context.Context, client *dokploy.Client, state *dokploy.TargetState, vars []identity.EnvVar, mask func(*dokploy.TargetState), deadline time.Time) envWrite {
 	target := state.Target
 	w := envWrite{state: state}
 	for try := 1; ; try++ {
@@ -152,7 +156,7 @@ func (r *runner) writeIdentity(ctx context.Context, client *dokploy.Client, stat
 		// as far as it can.
 		fresh, err := client.Get(ctx, target)
 		if err != nil {
-			w.fault = r.dokployFault("re-read "+target.String()+" before writing", err, false)
+			w.fault = r.dokployFault("re-read "+target.String()+" before writing", err, false, deadline)
 			return w
 		}
 		mask(fresh)
@@ -162,7 +166,6 @@ func (r *runner) writeIdentity(ctx context.Context, client *dokploy.Client, stat
 				return w
 			}
 			w.retries++
-			w.notes = append(w.notes, "the env changed between our read and our write (someone edited it); the newer text was patched, so the edit was kept")
 			r.sink.infof("the env of %s changed since it was read; patching the newer text", target)
 			state, w.state = fresh, fresh
 			continue
@@ -175,14 +178,14 @@ func (r *runner) writeIdentity(ctx context.Context, client *dokploy.Client, stat
 				// A 5xx or a lost connection may come after the write landed.
 				what += " (the write may or may not have landed: check the env before retrying)"
 			}
-			w.fault = r.dokployFault(what, err, false)
+			w.fault = r.dokployFault(what, err, false, deadline)
 			return w
 		}
 		w.written = true
 		r.sink.infof("wrote the identity keys into the env of %s", target)
 		again, err := client.Get(ctx, target)
 		if err != nil {
-			w.fault = r.dokployFault("re-read "+target.String()+" after writing (the write landed)", err, false)
+			w.fault = r.dokployFault("re-read "+target.String()+" after writing (the write landed)", err, false, deadline)
 			return w
 		}
 		mask(again)
@@ -191,7 +194,10 @@ func (r *runner) writeIdentity(ctx context.Context, client *dokploy.Client, stat
 			w.fault = &Fault{Exit: ExitUnknown, Message: "concurrent edit: " + problem + "; check the env of " + target.String()}
 			return w
 		}
-		r.sink.infof("confirmed: the identity keys persisted and every other key reads back as written (an edit landing between our last read and our write would not show: Dokploy has no compare-and-swap)")
+		r.sink.infof("confirmed: the identity keys persisted and every other env key reads back as written (an edit landing between our last read and our write would not show: Dokploy has no compare-and-swap)")
+		if w.retries > 0 {
+			w.notes = append(w.notes, "the env changed between our read and our write (someone edited it); the newer text was patched, so the edit was kept")
+		}
 		return w
 	}
 }
@@ -212,9 +218,12 @@ func missingTarget(t dokploy.Target, err error) error {
 
 // dokployFault words a Dokploy API failure: exit 3, nothing half-written left unreported.
 // written says the identity is in the env but nothing was deployed yet, which the message notes.
-func (r *runner) dokployFault(what string, err error, written bool) *Fault {
+// deadline is when the step's rollout-timeout ends: a request it cut short says so.
+func (r *runner) dokployFault(what string, err error, written bool, deadline time.Time) *Fault {
 	msg := "Dokploy: could not " + what + ": " + r.red.String(err.Error())
 	switch {
+	case errors.Is(err, retry.ErrDeadline) || (errors.Is(err, context.DeadlineExceeded) && !r.env.Now().Before(deadline)):
+		msg = "rollout timeout: Dokploy did not answer within rollout-timeout while trying to " + what
 	case errors.Is(err, dokploy.ErrUnauthorized):
 		msg = "Dokploy: API key rejected (expired, revoked or rate-limited) while trying to " + what
 	case errors.Is(err, dokploy.ErrNotFound):
@@ -362,4 +371,11 @@ func withoutPublic(values, public []string) []string {
 		out = append(out, v)
 	}
 	return out
+}
+
+// dokployDeadline bounds a step's Dokploy requests by rollout-timeout and returns when that ends,
+// by the run's clock.
+func (r *runner) dokployDeadline(ctx context.Context, cfg *Config) (context.Context, context.CancelFunc, time.Time) {
+	step, cancel := context.WithTimeout(ctx, cfg.RolloutTimeout)
+	return step, cancel, r.env.Now().Add(cfg.RolloutTimeout)
 }

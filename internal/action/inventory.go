@@ -38,7 +38,7 @@ func (r *runner) inventory(ctx context.Context, get func(string) string) int {
 	if r.env.HTTPClient != nil {
 		opts = append(opts, launchplane.WithHTTPClient(r.env.HTTPClient))
 	}
-	env.Launchplane = InventoryLaunchplane(getenv, opts...)
+	env.Launchplane = inventoryLaunchplane(getenv, r.mask, opts...)
 	rep, err := inventory.Run(ctx, cfg, env)
 	code := inventory.ExitCode(rep, err)
 	if code == ExitConfig {

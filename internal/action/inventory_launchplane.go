@@ -41,8 +41,17 @@ var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*){0,2}`)
 // Client.ProductEnvironment's URLs and expected identity, Records is Client.Deployment's
 // expected identity (nil for a record made before the feature).
 func InventoryLaunchplane(getenv func(string) string, opts ...launchplane.Option) func(ctx context.Context, baseURL string) (inventory.Launchplane, error) {
+	return inventoryLaunchplane(getenv, nil, opts...)
+}
+
+// inventoryLaunchplane is InventoryLaunchplane with mask, when set, given every token before
+// it is used: the Action registers them with the runner.
+func inventoryLaunchplane(getenv func(string) string, mask func(...string), opts ...launchplane.Option) func(ctx context.Context, baseURL string) (inventory.Launchplane, error) {
+	if mask == nil {
+		mask = func(...string) {}
+	}
 	return func(_ context.Context, baseURL string) (inventory.Launchplane, error) {
-		token, err := inventoryToken(getenv, baseURL)
+		token, err := inventoryToken(getenv, baseURL, mask)
 		if err != nil {
 			return inventory.Launchplane{}, err
 		}
@@ -59,7 +68,7 @@ func InventoryLaunchplane(getenv func(string) string, opts ...launchplane.Option
 }
 
 // inventoryToken picks the token source: a static token, else the runner's OIDC endpoint.
-func inventoryToken(getenv func(string) string, baseURL string) (func(context.Context) (string, error), error) {
+func inventoryToken(getenv func(string) string, baseURL string, mask func(...string)) (func(context.Context) (string, error), error) {
 	if tok := getenv(EnvLaunchplaneToken); tok != "" {
 		return launchplane.StaticToken(tok), nil
 	}
@@ -71,12 +80,14 @@ func inventoryToken(getenv func(string) string, baseURL string) (func(context.Co
 	if err != nil {
 		return nil, err
 	}
+	mask(requestToken)
 	ga := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(io.Discard))
 	return func(ctx context.Context) (string, error) {
 		tok, err := ga.GetIDToken(ctx, audience)
 		if err != nil {
 			return "", fmt.Errorf("GitHub OIDC token for audience %s: %s", audience, oidcErrorText(err, requestToken))
 		}
+		mask(tok)
 		return tok, nil
 	}, nil
 }

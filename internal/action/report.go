@@ -17,6 +17,7 @@ type reportInput struct {
 	cfg      *Config
 	wf       Workflow
 	started  time.Time
+	finished time.Time
 	exp      Expected
 	inj      *Injection
 	ro       *Rollout
@@ -39,7 +40,7 @@ func (r *runner) buildReport(in reportInput) summary.Report {
 		RequireIdentity: in.cfg.RequireIdentity,
 		Unavailable:     map[string]string{},
 		StartedAt:       in.started,
-		FinishedAt:      r.env.Now(),
+		FinishedAt:      in.finished,
 		Provenance:      in.exp.Provenance,
 		Redact:          r.red.String,
 	}
@@ -96,7 +97,7 @@ func (r *runner) buildReport(in reportInput) summary.Report {
 		}
 	}
 	if rb := in.rb; rb != nil {
-		sr := &summary.Rollback{RollbackID: rb.RollbackID, DeploymentID: rb.DeploymentID, Restored: rb.Restored,
+		sr := &summary.Rollback{RollbackID: rb.RollbackID, DeploymentID: rb.DeploymentID, Performed: rb.Performed, Restored: rb.Restored,
 			EnvRestored: rb.EnvRestored, Elapsed: rb.Elapsed, Notes: rb.Notes}
 		sr.Verdict = identity.Compare(nil, identity.Observation{})
 		switch {
@@ -244,8 +245,8 @@ func (r *runner) writeEvidence(rep summary.Report) (string, error) {
 	}
 	// summary.Evidence redacted every value before marshalling; redacting the JSON text again
 	// could corrupt it (a numeric secret inside a number).
-	if ws := r.env.Getenv("GITHUB_WORKSPACE"); len(r.env.Args) == 0 && ws != "" {
-		dir := filepath.Join(ws, evidenceDirName)
+	dir, rel := r.evidenceLocation()
+	if len(r.env.Args) == 0 && r.env.Getenv("GITHUB_WORKSPACE") != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return "", err
 		}
@@ -257,17 +258,9 @@ func (r *runner) writeEvidence(rep summary.Report) (string, error) {
 		if _, err := f.Write(b); err != nil {
 			return "", err
 		}
-		return filepath.Rel(ws, f.Name())
+		return rel(f.Name())
 	}
-	dir := r.env.Getenv("TMPDIR")
-	if dir == "" {
-		dir = os.TempDir()
-	}
-	path, err := filepath.Abs(filepath.Join(dir, cliEvidenceName))
-	if err != nil {
-		return "", err
-	}
-	// Write beside it and rename, so a reader never sees half a file.
+	// The CLI keeps one file: write beside it and rename, so a reader never sees half a file.
 	f, err := os.CreateTemp(dir, cliEvidenceName+".*")
 	if err != nil {
 		return "", err
@@ -281,11 +274,12 @@ func (r *runner) writeEvidence(rep summary.Report) (string, error) {
 		os.Remove(f.Name())
 		return "", err
 	}
+	path := filepath.Join(dir, cliEvidenceName)
 	if err := os.Rename(f.Name(), path); err != nil {
 		os.Remove(f.Name())
 		return "", err
 	}
-	return path, nil
+	return rel(path)
 }
 
 // compactJSON renders an untrusted JSON value on one line with every secret redacted, or "" when

@@ -71,7 +71,10 @@ func (r *runner) rollback(ctx context.Context, cfg *Config, exp Expected, inj *I
 		rb.CallFailed = err.Error()
 		return rb
 	}
-	rows, err := client.DeploymentsByType(ctx, inj.Target)
+	// The Dokploy requests are bounded by rollout-timeout; the verification by verify-timeout.
+	dctx, cancel, deadline := r.dokployDeadline(ctx, cfg)
+	defer cancel()
+	rows, err := client.DeploymentsByType(dctx, inj.Target)
 	if err != nil {
 		rb.CallFailed = "could not list the deployments and their rollback records: " + r.red.String(err.Error())
 		return rb
@@ -91,35 +94,34 @@ func (r *runner) rollback(ctx context.Context, cfg *Config, exp Expected, inj *I
 	}
 	r.mask(withoutPublic(snap.Secrets(), public)...)
 	rb.RollbackID, rb.DeploymentID = pick.Rollback.RollbackID, pick.DeploymentID
-	rb.Restored = restored
-	if note != "" {
-		rb.Notes = append(rb.Notes, note)
-	}
-	if before := envIdentity(inj.Before); restored != nil && before != "" && before != string(restored.Canonical()) {
-		rb.Notes = append(rb.Notes, "the restored identity differs from the one the env held before this run: an earlier failed run had left its identity keys")
-	}
 	r.sink.infof("rolling %s back to deployment %s (rollback %s)", inj.Target, dokploy.SafeText(rb.DeploymentID), dokploy.SafeText(rb.RollbackID))
 	start := r.env.Now()
 	defer func() { rb.Elapsed = r.env.Now().Sub(start) }()
-	if err := client.Rollback(ctx, rb.RollbackID); err != nil {
-		rb.CallFailed = "Dokploy refused the rollback: " + r.red.String(err.Error())
+	if err := client.Rollback(dctx, rb.RollbackID); err != nil {
+		rb.CallFailed = "Dokploy refused the rollback: " + r.red.String(dokploy.SafeText(err.Error()))
 		if !errors.Is(err, dokploy.ErrRollbackRefused) {
-			rb.CallFailed = "the rollback call failed, so whether it ran is not known (check the application in Dokploy): " + r.red.String(err.Error())
+			rb.CallFailed = "the rollback call failed, so whether it ran is not known (check the application in Dokploy): " + r.red.String(dokploy.SafeText(err.Error()))
 		}
 		return rb
 	}
-	rb.Performed = true
+	rb.Performed, rb.Restored = true, restored
+	if note != "" {
+		rb.Notes = append(rb.Notes, note)
+	}
+	if before := envIdentity(inj.Before); restored != nil && before != nil && before.Digest() != restored.Digest() {
+		rb.Notes = append(rb.Notes, "the restored identity differs from the one the env held before this run: an earlier failed run had left its identity keys")
+	}
 	// Dokploy swapped the image and env, but not the stored env: restore its identity keys,
 	// so that what is stored matches what serves and a later redeploy does not bring the
 	// failed identity back.
 	if len(vars) > 0 {
-		state, err := client.Get(ctx, inj.Target)
+		state, err := client.Get(dctx, inj.Target)
 		if err != nil {
 			rb.Warnings = append(rb.Warnings, "the stored env was not restored: "+r.red.String(err.Error()))
 		} else {
 			mask := func(st *dokploy.TargetState) { r.maskTarget(cfg, exp.Identity, st) }
 			mask(state)
-			w := r.writeIdentity(ctx, client, state, vars, mask)
+			w := r.writeIdentity(dctx, client, state, vars, mask, deadline)
 			rb.EnvRestored = w.fault == nil
 			rb.Notes = append(rb.Notes, w.notes...)
 			if w.fault != nil {
@@ -158,8 +160,14 @@ func snapshotIdentity(env string) ([]identity.EnvVar, *identity.Identity, string
 	return vars, &id, ""
 }
 
-// envIdentity returns the identity JSON an env text holds, "" when none.
-func envIdentity(env string) string { return dokploy.ParseEnv(env)[identity.EnvJSON] }
+// envIdentity returns the identity an env text holds, nil when none parses.
+func envIdentity(env string) *identity.Identity {
+	id, err := identity.ParseExpected([]byte(dokploy.ParseEnv(env)[identity.EnvJSON]))
+	if err != nil {
+		return nil
+	}
+	return &id
+}
 
 // rollbackStatus is the rollback-status output for what the step did.
 func rollbackStatus(rb *Rollback) string {

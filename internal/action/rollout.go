@@ -20,17 +20,21 @@ func (r *runner) rollout(ctx context.Context, cfg *Config, inj *Injection) *Roll
 		ro.Fault = &Fault{Exit: ExitUnknown, Message: err.Error()}
 		return ro
 	}
-	before, err := client.Snapshot(ctx, target)
+	// rollout-timeout bounds the whole step, the snapshot and the trigger included; the wait
+	// bounds each of its own requests by what is left, and says how the rollout stood.
+	sctx, cancel, deadline := r.dokployDeadline(ctx, cfg)
+	defer cancel()
+	before, err := client.Snapshot(sctx, target)
 	if err != nil {
-		ro.Fault = r.dokployFault("list the deployments of "+target.String(), err, inj.Written && ro.Trigger == "")
+		ro.Fault = r.dokployFault("list the deployments of "+target.String(), err, inj.Written && ro.Trigger == "", deadline)
 		return ro
 	}
 	trigger := "deploy"
 	if cfg.Redeploy {
 		trigger = "redeploy"
 	}
-	if _, err := client.Deploy(ctx, target, cfg.Redeploy); err != nil {
-		ro.Fault = r.dokployFault(trigger+" "+target.String()+" (not retried: a trigger must not run twice)", err, inj.Written && ro.Trigger == "")
+	if _, err := client.Deploy(sctx, target, cfg.Redeploy); err != nil {
+		ro.Fault = r.dokployFault(trigger+" "+target.String()+" (not retried: a trigger must not run twice)", err, inj.Written && ro.Trigger == "", deadline)
 		return ro
 	}
 	ro.Trigger = trigger // set once the trigger was accepted
@@ -38,7 +42,7 @@ func (r *runner) rollout(ctx context.Context, cfg *Config, inj *Injection) *Roll
 	var queuedSince time.Duration = -1
 	waitStart := r.env.Now()
 	res, err := client.WaitRollout(ctx, target, before, dokploy.WaitOptions{
-		Timeout:    cfg.RolloutTimeout,
+		Timeout:    deadline.Sub(waitStart),
 		GraceLost:  patience(cfg.RolloutTimeout),
 		StuckAfter: patience(cfg.RolloutTimeout),
 		Redact:     r.red.String,
@@ -87,7 +91,7 @@ func (r *runner) rollout(ctx context.Context, cfg *Config, inj *Injection) *Roll
 		r.sink.annotate("warning", w)
 	}
 	if err != nil {
-		r.rolloutFault(ro, cfg, inj, err)
+		r.rolloutFault(ro, cfg, inj, err, deadline)
 		return ro
 	}
 	r.sink.infof("Dokploy says deployment %s is done after %s; done is not serving, so the tenant is verified next", ro.DeploymentID, ro.Elapsed.Round(time.Second))
@@ -95,16 +99,16 @@ func (r *runner) rollout(ctx context.Context, cfg *Config, inj *Injection) *Roll
 }
 
 // rolloutFault records a WaitRollout error on ro, each cause with its own message.
-func (r *runner) rolloutFault(ro *Rollout, cfg *Config, inj *Injection, err error) {
+func (r *runner) rolloutFault(ro *Rollout, cfg *Config, inj *Injection, err error, deadline time.Time) {
 	var failed *dokploy.RolloutFailedError
 	var wait *dokploy.WaitError
 	switch {
 	case errors.As(err, &failed):
 		ro.DeploymentID, ro.Status, ro.Failed, ro.Ending = failed.Deployment.DeploymentID, failed.Status, true, dokploy.SafeText(failed.Status)
-		ro.Fault = &Fault{Exit: ExitFailed, Message: fmt.Sprintf("Dokploy deployment %s ended with status %s", failed.Deployment.DeploymentID, failed.Status)}
+		ro.Fault = &Fault{Exit: ExitFailed, Message: fmt.Sprintf("Dokploy deployment %s ended with status %s", dokploy.SafeText(failed.Deployment.DeploymentID), dokploy.SafeText(failed.Status))}
 		if failed.LogTail != "" {
 			ro.LogTail = r.red.String(failed.LogTail)
-			r.sink.block("Dokploy deployment "+failed.Deployment.DeploymentID+" log tail (secrets redacted)", r.red.String(failed.LogTail))
+			r.sink.block("Dokploy deployment "+dokploy.SafeText(failed.Deployment.DeploymentID)+" log tail (secrets redacted)", r.red.String(failed.LogTail))
 		} else {
 			ro.Notes = append(ro.Notes, "the deployment log tail could not be read")
 		}
@@ -124,7 +128,7 @@ func (r *runner) rolloutFault(ro *Rollout, cfg *Config, inj *Injection, err erro
 			ro.Fault = &Fault{Exit: ExitUnknown, Message: fmt.Sprintf("rollout timeout: the deployment did not finish within rollout-timeout %s (last status %q)", cfg.RolloutTimeout, wait.Status)}
 		}
 	default:
-		ro.Fault = r.dokployFault("follow the rollout", err, inj.Written && ro.Trigger == "")
+		ro.Fault = r.dokployFault("follow the rollout", err, inj.Written && ro.Trigger == "", deadline)
 	}
 }
 

@@ -50,9 +50,20 @@ func (r *runner) run(ctx context.Context, get func(string) string) int {
 		warnings = append(warnings, "workflow context: "+wfErr.Error())
 	}
 
+	var cancelled string
+	// stop records the stage a cancellation interrupted and says whether to go on.
+	stop := func(stage string) bool {
+		if ctx.Err() != nil && cancelled == "" {
+			cancelled = stage
+		}
+		return cancelled != ""
+	}
 	exp, code := r.assemble(ctx, cfg, wf, started)
 	if code != ExitOK {
 		return code
+	}
+	if exp.Fault != nil {
+		stop(StageAssemble)
 	}
 	if exp.Missing == "" {
 		r.sink.infof("expected identity: %s (%s)", exp.Identity.Breadcrumb(), exp.Identity.Digest())
@@ -60,19 +71,10 @@ func (r *runner) run(ctx context.Context, get func(string) string) int {
 
 	gh := r.newGitHub(cfg, wf, exp.Identity)
 	var (
-		inj       *Injection
-		ro        *Rollout
-		pr        *Probe
-		cancelled string
+		inj *Injection
+		ro  *Rollout
+		pr  *Probe
 	)
-	// stop records the stage a cancellation interrupted and says whether to go on.
-	stop := func(stage string) bool {
-		if ctx.Err() != nil {
-			cancelled = stage
-			return true
-		}
-		return false
-	}
 	mode := cfg.Mode
 	if exp.Fault != nil {
 		mode = "" // the identity could not be read: nothing to do but report it
@@ -121,7 +123,7 @@ func (r *runner) run(ctx context.Context, get func(string) string) int {
 	}
 	finish, cancel := context.WithTimeout(context.WithoutCancel(ctx), bound)
 	defer cancel()
-	in := reportInput{cfg: cfg, wf: wf, started: started, exp: exp, inj: inj, ro: ro, pr: pr, rb: rb, d: d, gh: gh, warnings: warnings}
+	in := reportInput{cfg: cfg, wf: wf, started: started, finished: r.env.Now(), exp: exp, inj: inj, ro: ro, pr: pr, rb: rb, d: d, gh: gh, warnings: warnings}
 	in.lp = r.reportToLaunchplane(finish, cfg, wf, exp, pr, d)
 	gh.finish(finish, d, r.red.String(summary.Description(r.buildReport(in))), envURL(cfg, pr))
 	r.report(in)

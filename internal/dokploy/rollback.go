@@ -85,15 +85,22 @@ var dotenvFields = map[string]bool{
 }
 
 // publicField reports a snapshot field that is not secret and that reports
-// print: ids, timestamps, the service's names, and a registry's name, URL
-// and user name (a registry user such as "deploy" masked everywhere would
-// garble every message holding the word; the password stays secret).
+// print: ids, timestamps, the service's names, a registry's name, URL and
+// user name (a registry user such as "deploy" masked everywhere would garble
+// every message holding the word; the password stays secret), and Dokploy's
+// fixed choices (every *Type and *Status field) and build settings.
 func publicField(key string) bool {
 	switch key {
-	case "appName", "name", "username", "registryName", "registryUrl", "registryType", "imagePrefix":
+	case "appName", "name", "username", "registryName", "registryUrl", "imagePrefix",
+		// Dokploy's fixed choices and build settings: words such as docker, github, nixpacks,
+		// running, application, Dockerfile or main, which masked job-wide would garble every
+		// line that holds them (a run link on github.com included).
+		"provider", "branch", "buildPath", "dockerfile", "dockerContextPath", "dockerBuildStage",
+		"publishDirectory", "composePath", "watchPaths", "networkSwarm":
 		return true
 	}
-	return strings.HasSuffix(key, "Id") || strings.HasSuffix(key, "At")
+	return strings.HasSuffix(key, "Id") || strings.HasSuffix(key, "At") ||
+		strings.HasSuffix(key, "Type") || strings.HasSuffix(key, "Status")
 }
 
 // Secrets returns every value of the snapshot that could be secret, to mask

@@ -357,3 +357,26 @@ func TestRollbackFlow(t *testing.T) {
 		t.Errorf("rollback requests (-want +got):\n%s", diff)
 	}
 }
+
+// Dokploy's fixed choices in a snapshot are not secrets: masked job-wide, words such as github
+// or docker would garble every later line (a run link on github.com included).
+func TestRollbackSnapshotLeavesChoicesAlone(t *testing.T) {
+	t.Parallel()
+	var s RollbackSnapshot
+	raw := `{"sourceType":"github","buildType":"nixpacks","applicationStatus":"running","domains":[{"domainType":"application","host":"shop.example.com"}],
+		"provider":"github","branch":"production","registry":{"username":"deploybot","password":"snapshot-password-1"},"command":"run --token snapshot-token-2"}`
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		t.Fatal(err)
+	}
+	got := s.Secrets()
+	for _, w := range []string{"github", "nixpacks", "running", "application", "production", "deploybot"} {
+		if slices.Contains(got, w) {
+			t.Errorf("Secrets() holds %q, a Dokploy setting, not a secret", w)
+		}
+	}
+	for _, w := range []string{"snapshot-password-1", "run --token snapshot-token-2"} {
+		if !slices.Contains(got, w) {
+			t.Errorf("Secrets() lacks %q", w)
+		}
+	}
+}

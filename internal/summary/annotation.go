@@ -22,19 +22,15 @@ const (
 	maxAnnotationRunes   = 1000
 )
 
-// Annotation returns the one annotation a run emits and what it says to do next. The level is
-// LevelError when the step fails (exit 1 or 3, outcome failed or error) or the identity is
-// required and not matched, LevelWarning for a soft non-match, and "" (with no message) for a
-// match or when nothing was verified. The message is a single line.
+// Annotation returns the one annotation a run emits and what it says to do next, at the level
+// the decision's outcome calls for: LevelError when the step fails (outcome failed or error),
+// LevelWarning for a soft non-match (outcome warning), and "" (with no message) when it passed.
+// The message is a single line.
 func Annotation(r Report) (level, message string) {
-	st := r.status()
-	nonMatch := st != identity.StatusMatch && st != identity.StatusUnchecked
-	switch {
-	case r.ExitCode == 1 || r.ExitCode == 3 || r.Outcome == OutcomeFailed || r.Outcome == OutcomeError || r.rolloutFailed():
+	switch r.Outcome {
+	case OutcomeFailed, OutcomeError:
 		level = LevelError
-	case nonMatch && r.RequireIdentity:
-		level = LevelError
-	case nonMatch:
+	case OutcomeWarning:
 		level = LevelWarning
 	default:
 		return "", ""

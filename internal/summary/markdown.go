@@ -526,13 +526,16 @@ func (r *Report) rollbackItems() []string {
 	if rb.Reason != "" {
 		items[0] += ": " + r.text(rb.Reason, lineRunes)
 	}
-	if rb.DeploymentID != "" {
+	if rb.DeploymentID != "" && !rb.Performed {
+		items = append(items, "the rollback target was Dokploy deployment "+r.text(rb.DeploymentID, headRunes)+" (rollback "+r.text(rb.RollbackID, headRunes)+"); nothing was changed")
+	}
+	if rb.Performed {
 		items = append(items, "rolled back to Dokploy deployment "+r.text(rb.DeploymentID, headRunes)+" (rollback "+r.text(rb.RollbackID, headRunes)+")")
 	}
 	if rb.Restored != nil {
 		items = append(items, "restored identity: "+r.text(rb.Restored.Breadcrumb(), lineRunes))
 	}
-	if rb.DeploymentID != "" {
+	if rb.Performed {
 		v := "after the rollback the tenant serves: **" + r.text(string(rb.Verdict.Status), headRunes) + "**"
 		if rb.Verdict.Detail != "" {
 			v += ": " + r.text(rb.Verdict.Detail, lineRunes)

@@ -166,7 +166,9 @@ const (
 // Rollback is what a rollback after a failed deploy did.
 type Rollback struct {
 	RollbackID   string // Dokploy's rollback record
-	DeploymentID string // the deployment rolled back to
+	DeploymentID string // the deployment rolled back to (or that would have been)
+	// Performed: Dokploy accepted the rollback; what follows in the report happened.
+	Performed bool
 	// Restored is the identity the rollback put back (the snapshot's); nil when it held none.
 	Restored *identity.Identity
 	// Verdict is what the tenant served after the rollback; Status unchecked when it was not
