@@ -153,7 +153,7 @@ func decodeValue(s Surface, val json.RawMessage) Observation {
 			obs.Detail = "the value is not a valid JSON string"
 			return obs
 		}
-		str = pyStrip(str)
+		str = PyStrip(str)
 		if str == "" {
 			obs.Detail = "the value is a blank string"
 			return obs

@@ -99,11 +99,11 @@ func pySpace(r rune) bool {
 // blank reports whether s is empty after Python's str.strip(), Launchplane's test of a required
 // field.
 func blank(s string) bool {
-	return strings.TrimFunc(s, pySpace) == ""
+	return PyStrip(s) == ""
 }
 
-// pyStrip is Python's str.strip() with no argument.
-func pyStrip(s string) string {
+// PyStrip is Python's str.strip() with no argument.
+func PyStrip(s string) string {
 	return strings.TrimFunc(s, pySpace)
 }
 
@@ -122,6 +122,13 @@ func readJSON(b []byte) ([]byte, bool) {
 	}
 	b = FromPythonJSON(b)
 	return b, json.Valid(b)
+}
+
+// LaxInt returns the integer pydantic's lax int validator reads from a JSON value (Python's
+// NaN and ±Infinity included), in canonical decimal, and whether it reads one; see laxInt.
+func LaxInt(raw []byte) (string, bool) {
+	n, reason := laxInt(FromPythonJSON(raw))
+	return n, reason == ""
 }
 
 // laxInt reads a JSON value the way pydantic's lax int validator reads the Python value

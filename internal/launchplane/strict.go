@@ -6,10 +6,8 @@ import (
 	"errors"
 	"io"
 	"math"
-	"math/big"
-	"regexp"
+	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/launchplane/runtime-identity/internal/identity"
@@ -35,9 +33,8 @@ import (
 //     status is not fail or malformed must match the record's identity, and a record without an
 //     identity accepts only such exempt payloads).
 //
-// pydantic's lax integer parsing was checked against pydantic 2.13: only the forms confirmed
-// there are accepted (see laxInt); anything else is treated as unparsable, which can only make
-// the builder send fail where the service might have accepted pass, never the reverse.
+// schema_version is read with identity.LaxInt, the one reading of pydantic's lax int, which
+// TestLaxIntAgainstPydantic checks against pydantic itself.
 
 // maxForwardDepth bounds the nesting of a health body the builder forwards. Python's json
 // module gives up near 1000 levels of recursion; far below that is safe.
@@ -107,12 +104,6 @@ func nestingDepth(b []byte) int {
 	}
 	return deepest
 }
-
-// pyIsSpace is Python's str.isspace for one rune: Go's unicode.IsSpace plus U+001C..U+001F.
-func pyIsSpace(r rune) bool { return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f) }
-
-// pyStrip is Python's str.strip() with no arguments.
-func pyStrip(s string) string { return strings.TrimFunc(s, pyIsSpace) }
 
 // pyTruthy is Python's truth value of a decoded JSON value.
 func pyTruthy(v any) bool {
@@ -190,7 +181,7 @@ func structuredHealth(payload any) healthState {
 	if !isString {
 		return healthMalformed // str() of any other value is a non-empty word outside both lists
 	}
-	s = pyStrip(s)
+	s = identity.PyStrip(s)
 	if s == "" {
 		return healthUnchecked
 	}
@@ -218,43 +209,22 @@ var strictFields = []string{
 
 const strictRequired = 5
 
-// laxIntString matches the string forms of an integer pydantic 2.13's lax mode was seen to
-// accept: optional '+', digits with single underscores between them, an optional all-zero
-// fraction; surrounding whitespace is trimmed first.
-var laxIntString = regexp.MustCompile(`^\+?[0-9]+(_[0-9]+)*(\.0+)?$`)
-
-// laxInt returns the integer pydantic's lax mode reads from v, for the forms confirmed.
-func laxInt(v any) (*big.Int, bool) {
-	switch t := v.(type) {
-	case bool:
-		if t {
-			return big.NewInt(1), true
-		}
-		return big.NewInt(0), true
-	case json.Number:
-		s := t.String()
-		if !strings.ContainsAny(s, ".eE") {
-			n, ok := new(big.Int).SetString(s, 10)
-			return n, ok
-		}
-		f, err := t.Float64()
-		if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
-			return nil, false
-		}
-		return big.NewInt(int64(f)), true
-	case string:
-		s := pyStrip(t)
-		if !laxIntString.MatchString(s) {
-			return nil, false
-		}
-		s = strings.ReplaceAll(strings.TrimPrefix(s, "+"), "_", "")
-		if i := strings.IndexByte(s, '.'); i >= 0 {
-			s = s[:i]
-		}
-		n, ok := new(big.Int).SetString(s, 10)
-		return n, ok
+// schemaVersion reads RuntimeIdentity's schema_version, pydantic's lax int ≥ 1, with the rules
+// identity.LaxInt shares with pydantic. A version beyond int32 is kept as math.MaxInt32: it is
+// informational only, never compared.
+func schemaVersion(v any) (int, bool) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return 0, false
 	}
-	return nil, false
+	n, ok := identity.LaxInt(raw)
+	if !ok || n == "0" || strings.HasPrefix(n, "-") {
+		return 0, false
+	}
+	if i, err := strconv.Atoi(n); err == nil && i <= math.MaxInt32 {
+		return i, true
+	}
+	return math.MaxInt32, true
 }
 
 // strictIdentity is RuntimeIdentity.model_validate of a decoded value: an object with only
@@ -276,14 +246,8 @@ func strictIdentity(v any) (identity.Identity, bool) {
 	}
 	for key, val := range obj {
 		if key == "schema_version" {
-			n, ok := laxInt(val)
-			if !ok || n.Sign() <= 0 {
+			if id.SchemaVersion, ok = schemaVersion(val); !ok {
 				return identity.Identity{}, false
-			}
-			if n.IsInt64() && n.Int64() <= math.MaxInt32 {
-				id.SchemaVersion = int(n.Int64())
-			} else {
-				id.SchemaVersion = math.MaxInt32 // informational only, never compared
 			}
 			continue
 		}
@@ -298,7 +262,7 @@ func strictIdentity(v any) (identity.Identity, bool) {
 		*dst = s
 	}
 	for _, name := range strictFields[:strictRequired] {
-		if _, present := obj[name]; !present || pyStrip(*vals[name]) == "" {
+		if _, present := obj[name]; !present || identity.PyStrip(*vals[name]) == "" {
 			return identity.Identity{}, false
 		}
 	}
@@ -309,7 +273,7 @@ func strictIdentity(v any) (identity.Identity, bool) {
 // (recursively) to one.
 func parseAlias(v any, depth int) (identity.Identity, bool) {
 	if s, ok := v.(string); ok {
-		s = pyStrip(s)
+		s = identity.PyStrip(s)
 		if s == "" || depth >= maxAliasDepth {
 			return identity.Identity{}, false
 		}

@@ -77,6 +77,10 @@ func TestStrictClassifyVectors(t *testing.T) {
 		{"lax schema_version 01", `{"runtime_identity":` + strings.Replace(canon, `"schema_version":1`, `"schema_version":"01"`, 1) + `}`, identity.StatusMatch},
 		{"lax schema_version 1_0", `{"runtime_identity":` + strings.Replace(canon, `"schema_version":1`, `"schema_version":"1_0"`, 1) + `}`, identity.StatusMatch},
 		{"schema_version 1.5", `{"runtime_identity":` + strings.Replace(canon, `"schema_version":1`, `"schema_version":1.5`, 1) + `}`, identity.StatusMalformed},
+		{"lax schema_version 0__1", `{"runtime_identity":` + strings.Replace(canon, `"schema_version":1`, `"schema_version":"0__1"`, 1) + `}`, identity.StatusMatch},
+		{"lax schema_version 1e17", `{"runtime_identity":` + strings.Replace(canon, `"schema_version":1`, `"schema_version":1e17`, 1) + `}`, identity.StatusMatch},
+		{"schema_version after U+001C", `{"runtime_identity":` + strings.Replace(canon, `"schema_version":1`, `"schema_version":"\u001c1"`, 1) + `}`, identity.StatusMalformed},
+		{"schema_version -1", `{"runtime_identity":` + strings.Replace(canon, `"schema_version":1`, `"schema_version":"-1"`, 1) + `}`, identity.StatusMalformed},
 	}
 	for _, tt := range tests {
 		v, ok := decodePy([]byte(tt.payload))

@@ -8,9 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"math/big"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,8 +34,9 @@ import (
 //   - control_plane/generic_web_verification_http.py @ 610ea1013bf1800ba84e0d6af6d74ed3a1291b39:
 //     should_store_generic_web_verification_idempotency and the response records.
 //
-// pydantic's lax integers were checked against pydantic 2.13: true, integral floats, and strings
-// of digits with single underscores, an optional '+' and an all-zero fraction, trimmed.
+// One rule is shared rather than rebuilt: pydantic's lax int, which the fake and the client both
+// read with identity.LaxInt because that function is checked against pydantic itself
+// (TestLaxIntAgainstPydantic), not against either of them.
 //
 // Known gap: Python's json module reads NaN and Infinity; this fake refuses a body holding them
 // (Go cannot represent them). The client never sends them.
@@ -131,41 +130,20 @@ func pyStr(v any) string {
 	return fmt.Sprint("<", v, ">")
 }
 
-var laxIntPattern = regexp.MustCompile(`^\+?[0-9]+(_[0-9]+)*(\.0+)?$`)
-
-// laxInt is pydantic's lax int for a JSON value, for the forms confirmed with pydantic 2.13.
+// laxInt is pydantic's lax int for a JSON value. It reads with identity.LaxInt, which
+// TestLaxIntAgainstPydantic checks against pydantic itself (int strings are trimmed of Unicode
+// White_Space only, so U+001C..U+001F, which Python's str.strip drops, make no integer).
 func laxInt(v any) (*big.Int, error) {
-	switch t := v.(type) {
-	case bool:
-		if t {
-			return big.NewInt(1), nil
-		}
-		return big.NewInt(0), nil
-	case json.Number:
-		r, ok := new(big.Rat).SetString(t.String())
-		if !ok || !r.IsInt() {
-			return nil, invalid("not an integer")
-		}
-		if strings.ContainsAny(t.String(), ".eE") {
-			f, _ := r.Float64()
-			if math.Abs(f) > 1<<53 {
-				return nil, invalid("float too large for an exact integer")
-			}
-		}
-		return new(big.Int).Set(r.Num()), nil
-	case string:
-		s := strip(t)
-		if !laxIntPattern.MatchString(s) {
-			return nil, invalid("string is not an integer")
-		}
-		s = strings.ReplaceAll(strings.TrimPrefix(s, "+"), "_", "")
-		if i := strings.IndexByte(s, '.'); i >= 0 {
-			s = s[:i]
-		}
-		n, _ := new(big.Int).SetString(s, 10)
-		return n, nil
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, invalid("not an integer")
 	}
-	return nil, invalid("not an integer")
+	s, ok := identity.LaxInt(raw)
+	if !ok {
+		return nil, invalid("not an integer")
+	}
+	n, _ := new(big.Int).SetString(s, 10)
+	return n, nil
 }
 
 // intAtLeast1 is `int = Field(ge=1)`.
