@@ -13,6 +13,7 @@ import (
 	"github.com/launchplane/runtime-identity/internal/identity"
 	"github.com/launchplane/runtime-identity/internal/logtext"
 	"github.com/launchplane/runtime-identity/internal/probe"
+	"github.com/launchplane/runtime-identity/internal/summary"
 )
 
 // Defaults of a run.
@@ -134,7 +135,7 @@ func notProbed(l Lane, why string) LaneResult {
 	r := baseResult(l)
 	r.Status = identity.StatusUnverifiable
 	r.Detail = "Runtime identity could not be checked: " + why
-	r.TrustState = TrustState(r.Status, l.Expected != nil)
+	r.TrustState = summary.TrustStateOf(r.Status, l.Expected != nil)
 	return r
 }
 
@@ -223,7 +224,7 @@ func (p Prober) lane(ctx context.Context, l Lane) LaneResult {
 		// match is the mistake the confirmation rule exists to prevent.
 		res.Status = identity.StatusUnverifiable
 		res.Detail = fmt.Sprintf("A match was seen but not confirmed: %d of %d consecutive answers matched before the lane timeout %s; old and new replicas may both still be serving.", streak, p.Confirmations, p.Timeout)
-		res.TrustState = TrustState(res.Status, true)
+		res.TrustState = summary.TrustStateOf(res.Status, true)
 	case streak > 0 && last.Verdict.Status != identity.StatusMatch:
 		res.Notes = append(res.Notes, fmt.Sprintf("%d answer(s) in a row matched before this one: old and new replicas may both be serving", streak))
 	}
@@ -237,7 +238,7 @@ func (p Prober) result(l Lane, r probe.Round, rounds int) LaneResult {
 	res.URL, res.Surface = r.DecidingURL, string(r.Deciding)
 	res.Status = v.Status
 	res.Detail = logtext.Truncate(v.Detail, detailRunes)
-	res.TrustState = TrustState(v.Status, l.Expected != nil)
+	res.TrustState = summary.TrustStateOf(v.Status, l.Expected != nil)
 	res.Attempts = rounds
 	res.LatencyMS = r.Duration.Milliseconds()
 	for _, m := range v.Mismatched {

@@ -220,27 +220,6 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return nil
 }
 
-// TrustState maps a status to Launchplane's trust_state, as the evidence file does
-// (internal/summary): match verified, mismatch stale, missing missing, malformed and
-// unverifiable unsupported; unchecked is recorded when an expected identity is known, else
-// missing.
-func TrustState(s identity.Status, expected bool) string {
-	switch s {
-	case identity.StatusMatch:
-		return summary.TrustVerified
-	case identity.StatusMismatch:
-		return summary.TrustStale
-	case identity.StatusMissing:
-		return summary.TrustMissing
-	case identity.StatusMalformed, identity.StatusUnverifiable:
-		return summary.TrustUnsupported
-	}
-	if expected {
-		return summary.TrustRecorded
-	}
-	return summary.TrustMissing
-}
-
 // formatTime renders the report's timestamps: UTC to the second, as Launchplane records them.
 func formatTime(t time.Time) string { return identity.FormatTime(t) }
 
@@ -298,8 +277,8 @@ func ReadReport(name string, data []byte) (*Report, error) {
 		if !knownStatus(l.Status) {
 			return nil, fail(p+".runtime_identity_status", "is %s; want one of %v", quote(string(l.Status)), identity.Statuses)
 		}
-		if l.TrustState != TrustState(l.Status, l.Expected != nil) {
-			return nil, fail(p+".trust_state", "is %s; for %s it is %q", quote(l.TrustState), l.Status, TrustState(l.Status, l.Expected != nil))
+		if l.TrustState != summary.TrustStateOf(l.Status, l.Expected != nil) {
+			return nil, fail(p+".trust_state", "is %s; for %s it is %q", quote(l.TrustState), l.Status, summary.TrustStateOf(l.Status, l.Expected != nil))
 		}
 		switch {
 		case string(l.Observed) == "null":

@@ -52,7 +52,7 @@ func TestRunMixedFleet(t *testing.T) {
 	byKey := map[string]LaneResult{}
 	for _, l := range rep.Lanes {
 		byKey[l.Key()] = l
-		if got, want := l.TrustState, TrustState(l.Status, l.Expected != nil); got != want {
+		if got, want := l.TrustState, summary.TrustStateOf(l.Status, l.Expected != nil); got != want {
 			t.Errorf("%s trust_state = %q, want %q", l.Key(), got, want)
 		}
 	}
