@@ -110,38 +110,35 @@ type Counts struct {
 
 // Of returns the count of one status.
 func (c Counts) Of(s identity.Status) int {
-	switch s {
-	case identity.StatusUnchecked:
-		return c.Unchecked
-	case identity.StatusMatch:
-		return c.Match
-	case identity.StatusMismatch:
-		return c.Mismatch
-	case identity.StatusMissing:
-		return c.Missing
-	case identity.StatusMalformed:
-		return c.Malformed
-	case identity.StatusUnverifiable:
-		return c.Unverifiable
+	if n := c.of(s); n != nil {
+		return *n
 	}
 	return 0
 }
 
 func (c *Counts) add(s identity.Status) {
+	if n := c.of(s); n != nil {
+		*n++
+	}
+}
+
+// of returns the counter of a status, or nil for an unknown one.
+func (c *Counts) of(s identity.Status) *int {
 	switch s {
 	case identity.StatusUnchecked:
-		c.Unchecked++
+		return &c.Unchecked
 	case identity.StatusMatch:
-		c.Match++
+		return &c.Match
 	case identity.StatusMismatch:
-		c.Mismatch++
+		return &c.Mismatch
 	case identity.StatusMissing:
-		c.Missing++
+		return &c.Missing
 	case identity.StatusMalformed:
-		c.Malformed++
+		return &c.Malformed
 	case identity.StatusUnverifiable:
-		c.Unverifiable++
+		return &c.Unverifiable
 	}
+	return nil
 }
 
 // Total counts every lane.
