@@ -253,19 +253,11 @@ func (l Lane) object() orderedObject {
 }
 
 func (s *Server) getProfile(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.authenticate(w, r)
+	c, vals, ok := s.startRead(w, r, "Launchplane record store does not support product profile reads: read_product_profile_record", "product")
 	if !ok {
 		return
 	}
-	product := r.PathValue("product")
-	if !pathSegmentOK(product) {
-		s.reject(w, r, http.StatusBadRequest, "invalid_request", "Request could not be completed.")
-		return
-	}
-	if s.noDB {
-		s.reject(w, r, http.StatusServiceUnavailable, "database_storage_required", "Launchplane record store does not support product profile reads: read_product_profile_record")
-		return
-	}
+	product := vals[0]
 	s.mu.Lock()
 	p, found := s.products[product]
 	s.mu.Unlock()

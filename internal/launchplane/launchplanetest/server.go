@@ -489,20 +489,34 @@ func (s *Server) allows(c *caller, action, product, context string, instances ..
 	return s.policy.allows(c.actions, action, product, context, instances)
 }
 
-func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) {
+// startRead does what every record read does before it looks anything up: authenticate, refuse
+// a path segment that is blank or holds white space (400), and answer 503 with noStore when
+// there is no record store. It returns the caller and the path values of names, in order.
+func (s *Server) startRead(w http.ResponseWriter, r *http.Request, noStore string, names ...string) (*caller, []string, bool) {
 	c, ok := s.authenticate(w, r)
+	if !ok {
+		return nil, nil, false
+	}
+	vals := make([]string, len(names))
+	for i, name := range names {
+		if vals[i] = r.PathValue(name); !pathSegmentOK(vals[i]) {
+			s.reject(w, r, http.StatusBadRequest, "invalid_request", "Request could not be completed.")
+			return nil, nil, false
+		}
+	}
+	if s.noDB {
+		s.reject(w, r, http.StatusServiceUnavailable, "database_storage_required", noStore)
+		return nil, nil, false
+	}
+	return c, vals, true
+}
+
+func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) {
+	c, vals, ok := s.startRead(w, r, "Launchplane record store does not support deployment record reads: read_deployment_record", "record_id")
 	if !ok {
 		return
 	}
-	id := r.PathValue("record_id")
-	if !pathSegmentOK(id) {
-		s.reject(w, r, http.StatusBadRequest, "invalid_request", "Request could not be completed.")
-		return
-	}
-	if s.noDB {
-		s.reject(w, r, http.StatusServiceUnavailable, "database_storage_required", "Launchplane record store does not support deployment record reads: read_deployment_record")
-		return
-	}
+	id := vals[0]
 	s.mu.Lock()
 	rec, found := s.records[id]
 	var obj orderedObject
@@ -522,19 +536,11 @@ func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getEnvironment(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.authenticate(w, r)
+	c, vals, ok := s.startRead(w, r, "Launchplane record store does not support product environment reads.", "product", "environment")
 	if !ok {
 		return
 	}
-	product, environment := r.PathValue("product"), r.PathValue("environment")
-	if !pathSegmentOK(product) || !pathSegmentOK(environment) {
-		s.reject(w, r, http.StatusBadRequest, "invalid_request", "Request could not be completed.")
-		return
-	}
-	if s.noDB {
-		s.reject(w, r, http.StatusServiceUnavailable, "database_storage_required", "Launchplane record store does not support product environment reads.")
-		return
-	}
+	product, environment := vals[0], vals[1]
 	s.mu.Lock()
 	p, found := s.products[product]
 	var lane *Lane

@@ -432,10 +432,16 @@ func TestServerEnvironment(t *testing.T) {
 		{"/v1/products/nope/environments/prod", 404, "not_found"},
 		{"/v1/products/shop/environments/staging", 404, "not_found"},
 		{"/v1/products/shop/environments/testing", 403, "authorization_denied"},
+		{"/v1/products/shop/environments/pr%2042", 400, "invalid_request"},
+		{"/v1/products/sh%09op/environments/prod", 400, "invalid_request"},
 	} {
 		if a := send(t, s, http.MethodGet, tt.path, tok, nil, nil); a.status != tt.status || a.code() != tt.code {
 			t.Errorf("%s: %d %q, want %d %s", tt.path, a.status, a.code(), tt.status, tt.code)
 		}
+	}
+	nodb := NewServer(t, WithoutDatabase())
+	if a := send(t, nodb, http.MethodGet, "/v1/products/shop/environments/prod", nodb.Token(), nil, nil); a.status != 503 || a.code() != "database_storage_required" {
+		t.Errorf("without a record store: %d %q, want 503 database_storage_required", a.status, a.code())
 	}
 }
 
