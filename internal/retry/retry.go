@@ -3,7 +3,8 @@
 // the client marks it with Again (retry after the policy's next backoff delay) or After (retry
 // after the wait the server asked for, such as Retry-After). The loop adds the rules every client
 // needs: a bounded number of attempts, a bound on server-asked waits, and deadlines that win: it
-// never sleeps past the context's deadline, and a done context stops it at once.
+// never sleeps past the context's deadline, and a done context stops it at once. The backoff
+// delays themselves are github.com/cenkalti/backoff's exponential schedule.
 //
 // A client that must never repeat a request (a POST that creates or triggers something) simply
 // never marks its errors, except for answers that certainly refused the request (a rate limit).
@@ -13,8 +14,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
+	"math"
 	"time"
+
+	"github.com/cenkalti/backoff/v4"
 )
 
 // ErrWaitTooLong is matched by the error Do returns when the server asked for a longer wait than
@@ -77,15 +80,11 @@ func Do(ctx context.Context, p Policy, attempt func(ctx context.Context, n int) 
 	if p.Attempts < 1 {
 		p.Attempts = 1
 	}
-	mult := p.Multiplier
-	if mult <= 0 {
-		mult = 2
-	}
 	now := p.Now
 	if now == nil {
 		now = time.Now
 	}
-	delay := p.Initial
+	var delays *backoff.ExponentialBackOff // made at the first backoff wait
 	for n := 1; ; n++ {
 		err := attempt(ctx, n)
 		if err == nil {
@@ -111,11 +110,10 @@ func Do(ctx context.Context, p Policy, attempt func(ctx context.Context, n int) 
 				return n, fmt.Errorf("%w (%v, at most %v): %w", ErrWaitTooLong, wait, p.MaxWait, cause)
 			}
 		} else {
-			if p.Max > 0 {
-				delay = min(delay, p.Max)
+			if delays == nil {
+				delays = delaySchedule(p)
 			}
-			wait = jitter(delay, p.Jitter)
-			delay = time.Duration(float64(delay) * mult)
+			wait = delays.NextBackOff()
 		}
 		if dl, ok := ctx.Deadline(); ok && now().Add(wait).After(dl) {
 			return n, fmt.Errorf("%w: %w", ErrDeadline, cause)
@@ -126,10 +124,23 @@ func Do(ctx context.Context, p Policy, attempt func(ctx context.Context, n int) 
 	}
 }
 
-func jitter(d time.Duration, f float64) time.Duration {
-	if f <= 0 || d <= 0 {
-		return d
+// delaySchedule is the policy's backoff delays as backoff's exponential schedule: Initial
+// (capped at Max) growing by Multiplier up to Max, each randomized by ±Jitter. It never stops by
+// itself: the attempts and the context's deadline bound the loop.
+func delaySchedule(p Policy) *backoff.ExponentialBackOff {
+	mult := p.Multiplier
+	if mult <= 0 {
+		mult = 2
 	}
-	f = min(f, 1)
-	return time.Duration(float64(d) * (1 - f + 2*f*rand.Float64()))
+	maxDelay := time.Duration(math.MaxInt64)
+	if p.Max > 0 {
+		maxDelay = p.Max
+	}
+	return backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(min(p.Initial, maxDelay)),
+		backoff.WithMultiplier(mult),
+		backoff.WithRandomizationFactor(min(max(p.Jitter, 0), 1)),
+		backoff.WithMaxInterval(maxDelay),
+		backoff.WithMaxElapsedTime(0),
+	)
 }

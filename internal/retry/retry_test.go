@@ -117,14 +117,28 @@ func TestDoCancelled(t *testing.T) {
 	}
 }
 
-func TestJitter(t *testing.T) {
+// TestDoJitter checks that Jitter randomizes each backoff delay within ±Jitter of the schedule
+// (1s, 2s, 4s capped at 3s) and not beyond.
+func TestDoJitter(t *testing.T) {
 	t.Parallel()
-	for range 1000 {
-		if d := jitter(time.Second, 0.5); d < 500*time.Millisecond || d > 1500*time.Millisecond {
-			t.Fatalf("jitter(1s, 0.5) = %v, want within [0.5s, 1.5s]", d)
+	base := []time.Duration{time.Second, 2 * time.Second, 3 * time.Second}
+	varied := false
+	for range 200 {
+		clk := clocktest.New()
+		p := Policy{Attempts: 4, Initial: time.Second, Max: 3 * time.Second, Jitter: 0.5, Sleep: clk.Sleep, Now: clk.Now}
+		Do(context.Background(), p, func(context.Context, int) error { return Again(errBoom) })
+		sleeps := clk.Sleeps()
+		if len(sleeps) != len(base) {
+			t.Fatalf("sleeps = %v, want %d of them", sleeps, len(base))
+		}
+		for i, d := range sleeps {
+			if lo, hi := base[i]/2, base[i]*3/2+time.Nanosecond; d < lo || d > hi {
+				t.Fatalf("sleep %d = %v, want within [%v, %v]", i, d, lo, hi)
+			}
+			varied = varied || d != base[i]
 		}
 	}
-	if d := jitter(time.Second, 0); d != time.Second {
-		t.Errorf("jitter(1s, 0) = %v, want 1s", d)
+	if !varied {
+		t.Error("200 runs with Jitter 0.5 never moved a delay off the schedule")
 	}
 }
