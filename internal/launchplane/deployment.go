@@ -69,11 +69,11 @@ type readEnvelope struct {
 }
 
 // recordFields are the fields of DeploymentRecord this client reads; the rest is kept in Raw.
+// record_id is read apart, by its exact key (see parseRead).
 type recordFields struct {
-	RecordID         *string `json:"record_id"`
-	Context          string  `json:"context"`
-	Instance         string  `json:"instance"`
-	SourceGitRef     string  `json:"source_git_ref"`
+	Context          string `json:"context"`
+	Instance         string `json:"instance"`
+	SourceGitRef     string `json:"source_git_ref"`
 	ArtifactIdentity *struct {
 		ArtifactID string `json:"artifact_id"`
 	} `json:"artifact_identity"`
@@ -94,11 +94,17 @@ func parseRead(data []byte, recordID string) (*Deployment, error) {
 	if v := bytes.TrimSpace(env.Record); len(v) == 0 || v[0] != '{' || json.Unmarshal(v, &rec) != nil {
 		return nil, fmt.Errorf("%w: the envelope's record is not a deployment record", ErrBadResponse)
 	}
-	if rec.RecordID == nil {
-		return nil, fmt.Errorf("%w: the record has no record_id", ErrBadResponse)
+	// encoding/json matches struct keys without regard to case, and the last match wins, so
+	// {"record_id":"other","RECORD_ID":"wanted"} would pass for the wanted record. Launchplane's
+	// keys are exact: the record names itself by "record_id" alone.
+	var keys map[string]json.RawMessage
+	_ = json.Unmarshal(env.Record, &keys) // an object, as decoded above
+	var gotID string
+	if raw := keys["record_id"]; len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &gotID) != nil {
+		return nil, fmt.Errorf("%w: the record has no record_id string", ErrBadResponse)
 	}
-	if *rec.RecordID != recordID {
-		return nil, fmt.Errorf("%w: its record_id is %q", ErrRecordMismatch, clean(*rec.RecordID, ""))
+	if gotID != recordID {
+		return nil, fmt.Errorf("%w: its record_id is %q", ErrRecordMismatch, clean(gotID, ""))
 	}
 	d := &Deployment{
 		RecordID:     recordID,

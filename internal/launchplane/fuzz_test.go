@@ -1,6 +1,7 @@
 package launchplane
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -35,8 +36,12 @@ func FuzzParseRead(f *testing.F) {
 			}
 			return
 		}
-		if d.RecordID != fuzzRecordID {
-			t.Errorf("parseRead() RecordID = %q", d.RecordID)
+		var body struct {
+			Record map[string]json.RawMessage
+		}
+		var gotID any
+		if json.Unmarshal(data, &body) != nil || json.Unmarshal(body.Record["record_id"], &gotID) != nil || gotID != fuzzRecordID {
+			t.Errorf("parseRead() accepted a body whose record is not %s by its exact record_id key", fuzzRecordID)
 		}
 		if d.Expected != nil {
 			check := *d.Expected

@@ -1,0 +1,34 @@
+package launchplane
+
+import (
+	"errors"
+	"testing"
+)
+
+// TestParseReadRecordID checks that a read is accepted only for the record asked for, named by
+// the exact key record_id.
+func TestParseReadRecordID(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		body string
+		want error // nil = accepted
+	}{
+		{"the record asked for", `{"status":"ok","record":{"record_id":"` + fuzzRecordID + `"}}`, nil},
+		{"another record", `{"status":"ok","record":{"record_id":"deployment-other"}}`, ErrRecordMismatch},
+		{"the id in another case only", `{"status":"ok","record":{"RECORD_ID":"` + fuzzRecordID + `"}}`, ErrBadResponse},
+		{"another record, then the id in another case", `{"status":"ok","record":{"record_id":"deployment-other","Record_Id":"` + fuzzRecordID + `"}}`, ErrRecordMismatch},
+		{"no record_id", `{"status":"ok","record":{"deployment_record_id":"` + fuzzRecordID + `"}}`, ErrBadResponse},
+		{"record_id null", `{"status":"ok","record":{"record_id":null}}`, ErrBadResponse},
+		{"record_id a number", `{"status":"ok","record":{"record_id":7}}`, ErrBadResponse},
+	}
+	for _, tt := range tests {
+		d, err := parseRead([]byte(tt.body), fuzzRecordID)
+		switch {
+		case tt.want == nil && err != nil:
+			t.Errorf("%s: parseRead() = %v, want accepted", tt.name, err)
+		case tt.want != nil && !errors.Is(err, tt.want):
+			t.Errorf("%s: parseRead() = %+v, %v; want %v", tt.name, d, err, tt.want)
+		}
+	}
+}
