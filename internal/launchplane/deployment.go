@@ -80,6 +80,23 @@ type recordFields struct {
 	RuntimeIdentity json.RawMessage `json:"runtime_identity"`
 }
 
+// exactString returns the string under key in the JSON object obj, matched exactly. The name
+// an answer gives itself (a record_id, a product) is read so: encoding/json matches struct keys
+// without regard to case and lets the last match win, so {"record_id":"other","RECORD_ID":
+// "wanted"} would pass for the wanted record, where Launchplane's keys are exact.
+func exactString(obj json.RawMessage, key string) (string, bool) {
+	var keys map[string]json.RawMessage
+	var s string
+	if json.Unmarshal(obj, &keys) != nil {
+		return "", false
+	}
+	raw := keys[key]
+	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
 // parseRead reads a read envelope holding the deployment record recordID. Its input is
 // untrusted; its errors never repeat the body.
 func parseRead(data []byte, recordID string) (*Deployment, error) {
@@ -94,13 +111,8 @@ func parseRead(data []byte, recordID string) (*Deployment, error) {
 	if v := bytes.TrimSpace(env.Record); len(v) == 0 || v[0] != '{' || json.Unmarshal(v, &rec) != nil {
 		return nil, fmt.Errorf("%w: the envelope's record is not a deployment record", ErrBadResponse)
 	}
-	// encoding/json matches struct keys without regard to case, and the last match wins, so
-	// {"record_id":"other","RECORD_ID":"wanted"} would pass for the wanted record. Launchplane's
-	// keys are exact: the record names itself by "record_id" alone.
-	var keys map[string]json.RawMessage
-	_ = json.Unmarshal(env.Record, &keys) // an object, as decoded above
-	var gotID string
-	if raw := keys["record_id"]; len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &gotID) != nil {
+	gotID, ok := exactString(env.Record, "record_id")
+	if !ok {
 		return nil, fmt.Errorf("%w: the record has no record_id string", ErrBadResponse)
 	}
 	if gotID != recordID {

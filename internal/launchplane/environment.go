@@ -72,20 +72,22 @@ func (c *Client) ProductEnvironment(ctx context.Context, product, environment st
 type environmentEnvelope struct {
 	Status      string          `json:"status"`
 	TraceID     json.RawMessage `json:"trace_id"`
-	Environment *struct {
-		Product     string   `json:"product"`
-		Environment string   `json:"environment"`
-		Context     string   `json:"context"`
-		BaseURL     string   `json:"base_url"`
-		HealthURL   string   `json:"health_url"`
-		Warnings    []string `json:"warnings"`
-		Target      *struct {
-			Expected       json.RawMessage `json:"expected_runtime_identity"`
-			ObservedStatus string          `json:"runtime_identity_status"`
-			ObservedDetail string          `json:"runtime_identity_detail"`
-			TrustState     string          `json:"trust_state"`
-		} `json:"target"`
-	} `json:"environment"`
+	Environment json.RawMessage `json:"environment"`
+}
+
+// environmentFields are the fields of ProductEnvironmentReadModel this client reads; product and
+// environment are read apart, by their exact keys (see exactString).
+type environmentFields struct {
+	Context   string   `json:"context"`
+	BaseURL   string   `json:"base_url"`
+	HealthURL string   `json:"health_url"`
+	Warnings  []string `json:"warnings"`
+	Target    *struct {
+		Expected       json.RawMessage `json:"expected_runtime_identity"`
+		ObservedStatus string          `json:"runtime_identity_status"`
+		ObservedDetail string          `json:"runtime_identity_detail"`
+		TrustState     string          `json:"trust_state"`
+	} `json:"target"`
 }
 
 // parseEnvironment reads the envelope for product and environment. Its input is untrusted; its
@@ -95,12 +97,14 @@ func parseEnvironment(data []byte, product, environment string) (*Environment, e
 	if v := bytes.TrimSpace(data); len(v) == 0 || v[0] != '{' || json.Unmarshal(v, &env) != nil {
 		return nil, fmt.Errorf("%w: the body is not a product environment envelope", ErrBadResponse)
 	}
-	if env.Status != "ok" || env.Environment == nil || env.Environment.Target == nil {
+	var got environmentFields
+	gotProduct, hasProduct := exactString(env.Environment, "product")
+	gotEnvironment, hasEnvironment := exactString(env.Environment, "environment")
+	if env.Status != "ok" || !hasProduct || !hasEnvironment || json.Unmarshal(env.Environment, &got) != nil || got.Target == nil {
 		return nil, fmt.Errorf("%w: the envelope has no environment with a target", ErrBadResponse)
 	}
-	got := env.Environment
-	if got.Product != product || got.Environment != environment {
-		return nil, fmt.Errorf("%w: it describes environment %q of product %q", ErrRecordMismatch, clean(got.Environment, ""), clean(got.Product, ""))
+	if gotProduct != product || gotEnvironment != environment {
+		return nil, fmt.Errorf("%w: it describes environment %q of product %q", ErrRecordMismatch, clean(gotEnvironment, ""), clean(gotProduct, ""))
 	}
 	id, unknown, err := expectedIdentity(got.Target.Expected, "target.expected_runtime_identity")
 	if err != nil {

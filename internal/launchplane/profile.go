@@ -82,12 +82,15 @@ func (c *Client) ProductProfile(ctx context.Context, product string) (*Profile, 
 type profileEnvelope struct {
 	Status  string          `json:"status"`
 	TraceID json.RawMessage `json:"trace_id"`
-	Profile *struct {
-		Product    *string        `json:"product"`
-		DriverID   string         `json:"driver_id"`
-		HealthPath string         `json:"health_path"`
-		Lanes      []*profileLane `json:"lanes"`
-	} `json:"profile"`
+	Profile json.RawMessage `json:"profile"`
+}
+
+// profileFields are the fields of ProductProfile this client reads; product is read apart, by
+// its exact key (see exactString).
+type profileFields struct {
+	DriverID   string         `json:"driver_id"`
+	HealthPath string         `json:"health_path"`
+	Lanes      []*profileLane `json:"lanes"`
 }
 
 // profileLane is the fields of ProductLaneProfile this client reads. A missing policy object is
@@ -117,12 +120,13 @@ func parseProfile(data []byte, product string) (*Profile, error) {
 	if v := bytes.TrimSpace(data); len(v) == 0 || v[0] != '{' || json.Unmarshal(v, &env) != nil {
 		return nil, fmt.Errorf("%w: the body is not a product profile envelope", ErrBadResponse)
 	}
-	if env.Status != "ok" || env.Profile == nil || env.Profile.Product == nil {
+	var got profileFields
+	gotProduct, named := exactString(env.Profile, "product")
+	if v := bytes.TrimSpace(env.Profile); env.Status != "ok" || !named || v[0] != '{' || json.Unmarshal(v, &got) != nil {
 		return nil, fmt.Errorf("%w: the envelope has no product profile", ErrBadResponse)
 	}
-	got := env.Profile
-	if *got.Product != product {
-		return nil, fmt.Errorf("%w: it describes product %q", ErrRecordMismatch, clean(*got.Product, ""))
+	if gotProduct != product {
+		return nil, fmt.Errorf("%w: it describes product %q", ErrRecordMismatch, clean(gotProduct, ""))
 	}
 	p := &Profile{
 		Product:    product,

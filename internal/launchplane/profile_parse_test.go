@@ -19,6 +19,9 @@ func TestParseProfile(t *testing.T) {
 		want    []ProfileLane
 	}{
 		{"another product", `{"status":"ok","profile":{"product":"other","lanes":[]}}`, ErrRecordMismatch, nil},
+		{"another product, then the product in another case", `{"status":"ok","profile":{"product":"other","PRODUCT":"p","lanes":[]}}`, ErrRecordMismatch, nil},
+		{"the product in another case only", `{"status":"ok","profile":{"Product":"p","lanes":[]}}`, ErrBadResponse, nil},
+		{"product null", `{"status":"ok","profile":{"product":null,"lanes":[]}}`, ErrBadResponse, nil},
 		{"not an envelope", `{"status":"ok","record":{}}`, ErrBadResponse, nil},
 		{"rejected", `{"status":"rejected","trace_id":"t","error":{"code":"x"}}`, ErrBadResponse, nil},
 		{"lane without context", `{"status":"ok","profile":{"product":"p","lanes":[{"instance":"prod"}]}}`, ErrBadResponse, nil},

@@ -32,3 +32,29 @@ func TestParseReadRecordID(t *testing.T) {
 		}
 	}
 }
+
+// TestParseEnvironmentNames checks that a product environment read is accepted only for the
+// product and environment asked for, named by their exact keys.
+func TestParseEnvironmentNames(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		body string
+		want error // nil = accepted
+	}{
+		{"the environment asked for", `{"status":"ok","environment":{"product":"p","environment":"prod","target":{}}}`, nil},
+		{"another environment", `{"status":"ok","environment":{"product":"p","environment":"testing","target":{}}}`, ErrRecordMismatch},
+		{"another product, then the product in another case", `{"status":"ok","environment":{"product":"q","Product":"p","environment":"prod","target":{}}}`, ErrRecordMismatch},
+		{"the environment in another case only", `{"status":"ok","environment":{"product":"p","ENVIRONMENT":"prod","target":{}}}`, ErrBadResponse},
+		{"no target", `{"status":"ok","environment":{"product":"p","environment":"prod"}}`, ErrBadResponse},
+	}
+	for _, tt := range tests {
+		e, err := parseEnvironment([]byte(tt.body), "p", "prod")
+		switch {
+		case tt.want == nil && err != nil:
+			t.Errorf("%s: parseEnvironment() = %v, want accepted", tt.name, err)
+		case tt.want != nil && !errors.Is(err, tt.want):
+			t.Errorf("%s: parseEnvironment() = %+v, %v; want %v", tt.name, e, err, tt.want)
+		}
+	}
+}
