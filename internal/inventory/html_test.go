@@ -3,6 +3,8 @@ package inventory
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"html"
@@ -35,7 +37,17 @@ func TestHTMLPage(t *testing.T) {
 	rep := mixedReport(t)
 	page := renderHTML(t, rep)
 	csp := regexp.MustCompile(`<meta http-equiv="Content-Security-Policy" content="([^"]*)">`).FindStringSubmatch(page)
-	wantCSP := "default-src 'none'; style-src '" + cspHash(pageCSS) + "'; script-src '" + cspHash(pageJS) + "'; base-uri 'none'; form-action 'none'"
+	// The hashes are of the inline blocks as the page holds them (CSP Level 3, "hash-source"):
+	// base64 of their SHA-256, computed here from the rendered page, not with the page's code.
+	inline := func(tag string) string {
+		m := regexp.MustCompile(`(?s)<` + tag + `>(.*?)</` + tag + `>`).FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("page has no <%s> block", tag)
+		}
+		sum := sha256.Sum256([]byte(m[1]))
+		return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
+	}
+	wantCSP := "default-src 'none'; style-src '" + inline("style") + "'; script-src '" + inline("script") + "'; base-uri 'none'; form-action 'none'"
 	if csp == nil || html.UnescapeString(csp[1]) != wantCSP {
 		t.Errorf("Content-Security-Policy = %q, want %q", csp, wantCSP)
 	}

@@ -249,7 +249,7 @@ func FuzzParseLanesJSONValues(f *testing.F) {
 		}}}
 		data, err := json.Marshal(doc)
 		if err != nil {
-			t.Skip()
+			t.Fatal(err) // strings and a bool always marshal
 		}
 		// What encoding/json itself reads back (invalid UTF-8 became U+FFFD on the way out).
 		var back struct {
@@ -271,6 +271,9 @@ func FuzzParseLanesJSONValues(f *testing.F) {
 			}
 			if err == nil && (checkKey(product) != "" || checkKey(context) != "" || checkKey(instance) != "") {
 				t.Fatalf("accepted bad names %q %q %q", product, context, instance)
+			}
+			if err == nil && checkTargetURL(url) != "" {
+				t.Fatalf("accepted health_url %q: %s", url, checkTargetURL(url))
 			}
 			return
 		}

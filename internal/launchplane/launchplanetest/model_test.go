@@ -101,7 +101,7 @@ func TestValidateStableVerification(t *testing.T) {
 		{name: "timeout 1 accepted", edit: set("timeout_seconds", 1), wantStatus: "pass"},
 		{name: "timeout fraction refused", edit: set("timeout_seconds", 0.5)},
 		{name: "timeout string 5 accepted (lax)", edit: set("timeout_seconds", " 5 "), wantStatus: "pass"},
-		{name: "timeout 5.0 accepted (lax)", edit: set("timeout_seconds", 5.0), wantStatus: "pass"},
+		{name: "timeout 5.0 accepted (lax)", edit: set("timeout_seconds", json.Number("5.0")), wantStatus: "pass"},
 		{name: "timeout 1_0 accepted (lax)", edit: set("timeout_seconds", "1_0"), wantStatus: "pass"},
 		{name: "timeout 1__0 refused", edit: set("timeout_seconds", "1__0")},
 		{name: "timeout 0__1 accepted (lax)", edit: set("timeout_seconds", "0__1"), wantStatus: "pass"},
