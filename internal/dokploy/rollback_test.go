@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -131,6 +132,7 @@ func FuzzRollbackSnapshot(f *testing.F) {
 	for _, s := range []string{
 		`{}`, `null`, `{"env":"A=b"}`, `{"env":5}`, `{"a":{"b":["c",{"d":"e"}]}}`, `{"password":"x\ny"}`,
 		`{"environment":{"env":"X=1","project":{"env":"Y=2"}},"env":"Z=${{project.Y}}${{environment.X}}"}`, `[1,2]`, `"s"`,
+		`{"registry":{"password":"pw","registryUrl":"r"},"mounts":[{"content":"c"}],"customGitSSHKey":{"privateKey":"k"}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -164,8 +166,37 @@ func FuzzRollbackSnapshot(f *testing.F) {
 			}
 		}
 		check(v, "")
+		// The same again by a rule written apart from publicField: a string under a key that
+		// names a credential or a file's content is a secret (the dotenv fields, whose
+		// values are checked per variable, aside).
+		var credential func(v any, key string)
+		credential = func(v any, key string) {
+			switch x := v.(type) {
+			case string:
+				if credentialKey.MatchString(key) && !slices.Contains(dotenvKeys, key) && strings.TrimSpace(x) != "" && !slices.Contains(got, x) {
+					t.Fatalf("Secrets() lacks %q under credential key %q", x, key)
+				}
+			case []any:
+				for _, e := range x {
+					credential(e, key)
+				}
+			case map[string]any:
+				for k, e := range x {
+					credential(e, k)
+				}
+			}
+		}
+		credential(v, "")
 	})
 }
+
+// credentialKey and dotenvKeys are FuzzRollbackSnapshot's own idea of which snapshot keys hold
+// credentials (Dokploy's registry password, SSH keys, tokens, mount and file contents), apart
+// from the code's publicField.
+var (
+	credentialKey = regexp.MustCompile(`(?i)(pass|password|secret|token|privatekey|apikey|content)$`)
+	dotenvKeys    = []string{"env", "buildArgs", "buildSecrets", "previewEnv", "previewBuildArgs", "previewBuildSecrets"}
+)
 
 func TestClientRollback(t *testing.T) {
 	t.Parallel()

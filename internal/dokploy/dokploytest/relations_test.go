@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/launchplane/runtime-identity/internal/dokploy"
 )
 
 func one(t *testing.T, s *Server, kind, id string) map[string]any {
@@ -149,9 +150,19 @@ func FuzzResolveEnv(f *testing.F) {
 			}
 			return
 		}
-		for k := range got {
-			if strings.ContainsAny(k, "\n") {
-				t.Fatalf("resolveEnv() key %q holds a line break", k)
+		// Resolution changes values, never the set of variables, and leaves a value without a
+		// reference as it was.
+		parsed := dokploy.ParseEnv(service)
+		if len(got) != len(parsed) {
+			t.Fatalf("resolveEnv() has %d variables, the service env %d", len(got), len(parsed))
+		}
+		for k, raw := range parsed {
+			v, ok := got[k]
+			if !ok {
+				t.Fatalf("resolveEnv() lost variable %q", k)
+			}
+			if !strings.Contains(raw, "${{") && v != raw {
+				t.Fatalf("resolveEnv() changed %q from %q to %q, and it holds no reference", k, raw, v)
 			}
 		}
 	})
