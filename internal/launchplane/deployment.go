@@ -69,7 +69,7 @@ type readEnvelope struct {
 }
 
 // recordFields are the fields of DeploymentRecord this client reads; the rest is kept in Raw.
-// record_id is read apart, by its exact key (see parseRead).
+// record_id is read apart, by its exact key (see exactString).
 type recordFields struct {
 	Context          string `json:"context"`
 	Instance         string `json:"instance"`
